@@ -1,0 +1,135 @@
+"""Runs steps in order: prerequisite checks, status and timing, logs, stale propagation, resume."""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from typing import Any
+
+from core.checks import run_checks
+from core.errors import Cancelled, SkipStep, StepError
+from core.events import EventBus, StepFailed, StepFinished, StepStarted
+from core.project import Project
+from core.runlog import RunLog
+from core.steps import STEP_IDS, dependents, get
+from core.steps.base import Confirm, StepContext
+
+DONE = ("done", "skipped")
+
+
+def refuse(question: str, details: str) -> bool:
+    return False
+
+
+class Engine:
+    """Drives the steps of one open project; safe to call from a worker thread."""
+
+    def __init__(self, project: Project, bus: EventBus, confirm: Confirm = refuse) -> None:
+        self.project = project
+        self.bus = bus
+        self.confirm = confirm
+        self.cancel = threading.Event()
+
+    @property
+    def state(self):
+        return self.project.state
+
+    def resume_point(self) -> str | None:
+        """The first step that is not done (failed, stale, pending); None when all are done."""
+        for step_id in STEP_IDS:
+            if self.state.status(step_id) not in DONE:
+                return step_id
+        return None
+
+    def plan(self, start: str | None = None, end: str | None = None, only: str | None = None) -> list[str]:
+        """Step ids to run. Without bounds: from the resume point to the end."""
+        if only is not None:
+            get(only)
+            return [only]
+        first = start or self.resume_point()
+        if first is None:
+            return []
+        last = end or STEP_IDS[-1]
+        i, j = STEP_IDS.index(get(first).id), STEP_IDS.index(get(last).id)
+        if i > j:
+            raise ValueError(f"--from {first} comes after --to {last}; the order is {', '.join(STEP_IDS)}.")
+        return list(STEP_IDS[i:j + 1])
+
+    def run(self, start: str | None = None, end: str | None = None, only: str | None = None) -> bool:
+        """Run the plan; a resumed run skips later steps that are still done. False when a step fails."""
+        resuming = start is None and only is None
+        for step_id in self.plan(start, end, only):
+            if resuming and self.state.status(step_id) in DONE:
+                continue
+            if not self.run_step(step_id):
+                return False
+        return True
+
+    def run_step(self, step_id: str) -> bool:
+        step = get(step_id)
+        self.cancel.clear()
+        previous = self.state.record(step_id)
+        started = time.time()
+        runlog = RunLog(self.project.logs_dir, step_id, started)
+        unsubscribe = self.bus.subscribe(runlog)
+        self.state.update_record(step_id, status="running", started_at=started, finished_at=None,
+                                 duration=None, error=None, log=runlog.path.name)
+        self.bus.emit(StepStarted(step_id, at=started))
+        ctx = StepContext(self.project, step_id, self.bus, self.cancel, self.confirm)
+        status, outputs, error = "failed", previous["outputs"], None
+        try:
+            self._check_prerequisites(step.requires)
+            outputs = step.run(ctx) or {}
+            status = "done"
+        except SkipStep as exc:
+            status, error = "skipped", None
+            ctx.log(f"Skipped: {exc}")
+        except Cancelled as exc:
+            error = f"Cancelled: {exc}"
+        except StepError as exc:
+            error = str(exc)
+        except Exception as exc:  # unexpected: a sentence for the user, the traceback to the log file
+            runlog.write_text(traceback.format_exc())
+            error = (f"Unexpected error in the {step_id} step: {type(exc).__name__}: {exc}. "
+                     f"The traceback is in {runlog.path}.")
+        finished = time.time()
+        duration = finished - started
+        self.state.update_record(step_id, status=status, outputs=outputs, finished_at=finished,
+                                 duration=round(duration, 3), error=error)
+        if status == "done" and previous["status"] in ("done", "stale") and previous["outputs"] != outputs:
+            self._mark_stale(step_id)
+        if status == "failed":
+            self.bus.emit(StepFailed(step_id, error or "failed", duration, at=finished))
+        else:
+            self.bus.emit(StepFinished(step_id, outputs, duration, at=finished))
+        unsubscribe()
+        runlog.close(status, finished)
+        return status != "failed"
+
+    def _check_prerequisites(self, names: tuple[str, ...]) -> None:
+        if not names:
+            return
+        failed = [r for r in run_checks(self.project, list(names)) if r.status == "fail"]
+        if failed:
+            reasons = "; ".join(f"{r.name}: {r.detail}. Fix: {r.fix}" for r in failed)
+            raise StepError(f"A prerequisite is not met, so the step did not start. {reasons}")
+
+    def _mark_stale(self, step_id: str) -> None:
+        for dependent in dependents(step_id):
+            if self.state.status(dependent) in DONE:
+                self.state.update_record(dependent, status="stale",
+                                         error=f"The {step_id} step's outputs changed; run this step again.")
+
+    def verify(self, step_id: str) -> str | None:
+        """Ask a done step whether its outputs still hold (an endpoint can vanish behind our back)."""
+        ctx = StepContext(self.project, step_id, self.bus, self.cancel, self.confirm)
+        return get(step_id).verify(ctx, self.state.outputs(step_id))
+
+    def status_table(self) -> list[dict[str, Any]]:
+        rows = []
+        for step_id in STEP_IDS:
+            record = self.state.record(step_id)
+            step = get(step_id)
+            rows.append({"id": step_id, "title": step.title, "group": step.group, **record})
+        return rows

@@ -1,0 +1,79 @@
+"""Run child processes with their output streamed line by line, and kill the whole group on cancel."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+from pathlib import Path
+from typing import Callable, Sequence
+
+from core.errors import Cancelled
+
+LineSink = Callable[[str, str], None]  # (stream name, line)
+
+
+def start(argv: Sequence[str], *, env: dict[str, str] | None = None, cwd: Path | None = None,
+          on_line: LineSink, log_file: Path | None = None) -> subprocess.Popen:
+    """Start argv in its own process group; a thread per pipe forwards lines as they come."""
+    proc = subprocess.Popen(
+        list(argv), cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+        bufsize=1, text=True, encoding="utf-8", errors="replace",
+    )
+
+    def pump(stream, name: str) -> None:
+        for line in stream:
+            on_line(name, line.rstrip("\n"))
+        stream.close()
+
+    proc._sagewiz_pumps = [  # type: ignore[attr-defined]
+        threading.Thread(target=pump, args=(proc.stdout, "stdout"), daemon=True),
+        threading.Thread(target=pump, args=(proc.stderr, "stderr"), daemon=True),
+    ]
+    for thread in proc._sagewiz_pumps:  # type: ignore[attr-defined]
+        thread.start()
+    return proc
+
+
+def kill_group(proc: subprocess.Popen, grace: float = 5.0) -> None:
+    """SIGTERM the process group, then SIGKILL what is left after `grace` seconds."""
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            proc.wait(timeout=wait)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def run(argv: Sequence[str], *, on_line: LineSink, cancel: threading.Event | None = None,
+        env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float | None = None) -> int:
+    """Run to completion, streaming output; cancel (or timeout) kills the group and raises."""
+    proc = start(argv, env=env, cwd=cwd, on_line=on_line)
+    waited = 0.0
+    try:
+        while True:
+            try:
+                proc.wait(timeout=0.1)
+                break
+            except subprocess.TimeoutExpired:
+                waited += 0.1
+                if cancel is not None and cancel.is_set():
+                    kill_group(proc)
+                    raise Cancelled(f"{argv[0]} was stopped because the step was cancelled.")
+                if timeout is not None and waited > timeout:
+                    kill_group(proc)
+                    raise TimeoutError(f"{argv[0]} did not finish within {timeout:.0f} s and was stopped.")
+    except BaseException:
+        if proc.poll() is None:
+            kill_group(proc)
+        raise
+    finally:
+        for thread in proc._sagewiz_pumps:  # type: ignore[attr-defined]
+            thread.join(timeout=5)
+    return proc.returncode

@@ -1,0 +1,1 @@
+"""sagewiz user interfaces: the Textual wizard and the Rich headless CLI. They drive core only."""

@@ -1,0 +1,331 @@
+"""The `sagewiz` command: the Textual wizard by default, headless subcommands for scripts and CI."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+from pathlib import Path
+
+from core.steps import STEP_IDS
+
+EXIT_OK, EXIT_STEP_FAILED, EXIT_USAGE = 0, 1, 2
+
+EPILOG = """examples:
+  sagewiz                          open the wizard in this project (resumes where you left off)
+  sagewiz --sandbox                rehearse everything against a local AWS emulator
+  sagewiz run --sandbox --yes      run all steps headless, no questions asked
+  sagewiz run --only environment   check the Python environment
+  sagewiz run --from image --to push
+  sagewiz status --json            step statuses and outputs for scripts
+  sagewiz logs train --follow      the latest train log, as it grows
+  sagewiz credentials store        keep an AWS key pair in the OS keyring (prompted, masked)
+  sagewiz doctor                   preflight checks only
+  sagewiz cleanup --yes            delete everything sagewiz created in AWS
+"""
+
+
+class UsageError(Exception):
+    """Bad arguments or settings: exit code 2 with a sentence."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--project-dir", type=Path, default=argparse.SUPPRESS,
+                        help="project directory holding sagewiz.toml and .sagewiz/ (default: current directory)")
+    common.add_argument("--profile", default=argparse.SUPPRESS, help="AWS profile to use")
+    common.add_argument("--region", default=argparse.SUPPRESS, help="AWS region (overrides sagewiz.toml)")
+    common.add_argument("--sandbox", action="store_true", default=argparse.SUPPRESS,
+                        help="run AWS steps against a local emulator and registry (labelled SANDBOX)")
+
+    parser = argparse.ArgumentParser(
+        prog="sagewiz", parents=[common], formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Take a scikit-learn model from MLflow tracking to a live Amazon SageMaker endpoint, "
+                    "step by step, and clean up after yourself.",
+        epilog=EPILOG)
+    parser.add_argument("--version", action="version", version="sagewiz 0.1.0")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    sub.add_parser("steps", parents=[common], help="list the steps in order")
+    run = sub.add_parser("run", parents=[common], help="run steps headless (default: resume to the end)")
+    run.add_argument("--from", dest="start", choices=STEP_IDS, metavar="STEP", help="first step to run")
+    run.add_argument("--to", dest="end", choices=STEP_IDS, metavar="STEP", help="last step to run")
+    run.add_argument("--only", choices=STEP_IDS, metavar="STEP", help="run just this step")
+    run.add_argument("--yes", action="store_true", help="agree to confirmations (deploy cost, cleanup)")
+    run.add_argument("--run-id", help="MLflow run id of the model to deploy (sets model.run_id)")
+    run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                     help="override a setting for this run, e.g. --set deploy.instance_type=ml.t2.medium")
+
+    status = sub.add_parser("status", parents=[common], help="step statuses, outputs and the resource ledger")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+
+    logs = sub.add_parser("logs", parents=[common], help="list step runs, or show one step's latest log")
+    logs.add_argument("step", nargs="?", choices=STEP_IDS, metavar="STEP")
+    logs.add_argument("--follow", "-f", action="store_true", help="keep printing while the log grows")
+
+    creds = sub.add_parser("credentials", parents=[common], help="AWS keys in the OS keyring")
+    creds.add_argument("action", choices=("store", "show", "forget"))
+
+    cleanup = sub.add_parser("cleanup", parents=[common], help="delete the AWS resources sagewiz created")
+    cleanup.add_argument("--yes", action="store_true", help="do not ask before deleting")
+    cleanup.add_argument("--all", dest="everything", action="store_true",
+                         help="also delete the ECR repository and the IAM role")
+
+    sub.add_parser("doctor", parents=[common], help="run the preflight checks only")
+    explain = sub.add_parser("explain", parents=[common], help="what a step does and the equivalent commands")
+    explain.add_argument("step", choices=STEP_IDS, metavar="STEP")
+    export = sub.add_parser("export", parents=[common], help="write runnable scripts of the whole deployment")
+    export.add_argument("directory", nargs="?", type=Path, default=Path("sagewiz-export"))
+    return parser
+
+
+def overrides_from(args: argparse.Namespace) -> dict:
+    overrides: dict = {}
+    if getattr(args, "region", None):
+        overrides["aws.region"] = args.region
+    if getattr(args, "profile", None):
+        overrides["aws.profile"] = args.profile
+    if getattr(args, "sandbox", False):
+        overrides["sandbox.enabled"] = True
+    if getattr(args, "run_id", None):
+        overrides["model.run_id"] = args.run_id
+    return overrides
+
+
+def open_project(args: argparse.Namespace, *, readonly: bool = False):
+    from core.project import Project
+    from core.settings import SettingsError
+
+    project = Project(getattr(args, "project_dir", Path.cwd()), overrides=overrides_from(args))
+    for item in getattr(args, "set", []):
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise UsageError(f"--set {item!r} needs the form KEY=VALUE, e.g. --set deploy.instance_count=2.")
+        try:
+            project.settings.parse_and_set(key.strip(), value.strip())
+        except SettingsError as exc:
+            raise UsageError(str(exc)) from None
+    return project.open_readonly() if readonly else project.open()
+
+
+def console():
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+def cmd_steps(args) -> int:
+    from rich.table import Table
+
+    from core.steps import STEPS
+
+    table = Table(title="sagewiz steps")
+    for column in ("#", "step", "group", "title"):
+        table.add_column(column)
+    for number, step in enumerate(STEPS, 1):
+        table.add_row(str(number), step.id, step.group, step.title)
+    console().print(table)
+    return EXIT_OK
+
+
+def _banner(out, project) -> None:
+    mode = "[black on yellow] SANDBOX [/]" if project.sandbox else "[black on cyan] AWS [/]"
+    out.print(f"{mode} project [bold]{project.root}[/] region {project.settings['aws.region']}")
+
+
+def cmd_run(args) -> int:
+    from core.engine import Engine
+    from core.events import EventBus
+    from core.redact import redactor
+    from tui.headless import HeadlessRenderer, make_confirm
+
+    out = console()
+    with open_project(args) as project:
+        _banner(out, project)
+        bus = EventBus(redactor)
+        engine = Engine(project, bus, make_confirm(out, args.yes))
+        try:
+            plan = engine.plan(args.start, args.end, args.only)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        if not plan:
+            out.print("Every step is done. Use --from STEP or --only STEP to run steps again.")
+            return EXIT_OK
+        if args.start is None and args.only is None:
+            out.print(f"Resuming at [bold]{plan[0]}[/].")
+        with HeadlessRenderer(out) as renderer:
+            bus.subscribe(renderer)
+            try:
+                ok = engine.run(args.start, args.end, args.only)
+            except KeyboardInterrupt:
+                engine.cancel.set()
+                out.print("[yellow]Interrupted: the running step was stopped; `sagewiz run` resumes it.[/]")
+                return EXIT_STEP_FAILED
+    return EXIT_OK if ok else EXIT_STEP_FAILED
+
+
+def cmd_status(args) -> int:
+    from core.engine import Engine
+    from core.events import EventBus
+    from tui.headless import status_table
+
+    with open_project(args, readonly=True) as project:
+        engine = Engine(project, EventBus())
+        rows, resume = engine.status_table(), engine.resume_point()
+        if args.json:
+            print(json.dumps({"project": str(project.root), "sandbox": project.sandbox,
+                              "region": project.settings["aws.region"], "resume_at": resume,
+                              "steps": rows, "ledger": project.state.ledger()}, indent=2, default=str))
+            return EXIT_OK
+        out = console()
+        _banner(out, project)
+        out.print(status_table(rows, resume))
+        live = [r for r in project.state.ledger() if r.get("status") in ("intent", "created")]
+        if live:
+            out.print(f"{len(live)} AWS resource(s) in the ledger: " +
+                      ", ".join(f"{r['kind']} {r['id']}" for r in live))
+        out.print(f"Next: {resume}" if resume else "All steps are done.")
+    return EXIT_OK
+
+
+def cmd_logs(args) -> int:
+    from rich.table import Table
+
+    from core.runlog import follow, list_runs
+
+    with open_project(args, readonly=True) as project:
+        runs = list_runs(project.logs_dir, args.step)
+        out = console()
+        if args.step is None:
+            table = Table(title=f"step runs ({project.logs_dir})")
+            for column in ("when", "step", "status", "duration", "file"):
+                table.add_column(column)
+            for run in runs:
+                from datetime import datetime
+
+                when = datetime.fromtimestamp(run["started_at"]).strftime("%Y-%m-%d %H:%M:%S")
+                duration = f"{run['duration']:.1f}s" if run.get("duration") is not None else ""
+                table.add_row(when, run["step"], run.get("status", ""), duration, run["log"])
+            out.print(table)
+            return EXIT_OK
+        if not runs:
+            out.print(f"The {args.step} step has not run yet in this project.")
+            return EXIT_OK
+        path = project.logs_dir / runs[-1]["log"]
+        stop = threading.Event()
+        if not args.follow:
+            stop.set()
+        try:
+            for line in follow(path, stop):
+                print(line, flush=True)
+                if args.follow and list_runs(project.logs_dir, args.step)[-1].get("status") != "running":
+                    stop.set()
+        except KeyboardInterrupt:
+            pass
+    return EXIT_OK
+
+
+def _read_secret(prompt: str) -> str:
+    """From a masked prompt on a terminal, else one line of stdin: never from argv."""
+    if sys.stdin.isatty():
+        import getpass
+
+        return getpass.getpass(prompt)
+    return sys.stdin.readline().strip()
+
+
+def cmd_credentials(args) -> int:
+    from core import aws_keys, secrets
+    from core.errors import StepError
+
+    out = console()
+    try:
+        if args.action == "store":
+            key_id = _read_secret("AWS access key id (input hidden): ")
+            secret = _read_secret("AWS secret access key (input hidden): ")
+            aws_keys.store(key_id, secret)
+            out.print(f"Stored key {aws_keys.masked_key_id(key_id.strip())} in {secrets.backend_name()} "
+                      f"(service '{secrets.SERVICE}').")
+        elif args.action == "show":
+            pair = aws_keys.load()
+            if pair is None:
+                out.print("No AWS key is stored in the keyring. Store one with: sagewiz credentials store")
+            else:
+                out.print(f"Key {aws_keys.masked_key_id(pair[0])} is stored in {secrets.backend_name()}.")
+        else:
+            removed = aws_keys.forget()
+            out.print("Removed the AWS key from the keyring." if removed else "No AWS key was stored.")
+    except (StepError, secrets.SecretsUnavailable) as exc:
+        out.print(f"[red]{exc}[/]")
+        return EXIT_USAGE
+    return EXIT_OK
+
+
+def cmd_cleanup(args) -> int:
+    if args.everything:
+        args.set = [*getattr(args, "set", []), "cleanup.everything=true"]
+    args.start = args.end = None
+    args.only = "cleanup"
+    return cmd_run(args)
+
+
+def cmd_doctor(args) -> int:
+    from core.checks import run_checks
+    from rich.table import Table
+
+    with open_project(args, readonly=True) as project:
+        results = run_checks(project)
+    table = Table(title="sagewiz doctor")
+    for column in ("check", "result", "detail", "fix"):
+        table.add_column(column)
+    style = {"ok": "green", "warn": "yellow", "fail": "red"}
+    for result in results:
+        table.add_row(result.name, f"[{style[result.status]}]{result.status}[/]", result.detail, result.fix)
+    console().print(table)
+    return EXIT_STEP_FAILED if any(r.status == "fail" for r in results) else EXIT_OK
+
+
+def cmd_explain(args) -> int:
+    from rich.markdown import Markdown
+
+    from core.steps import get
+
+    step = get(args.step)
+    out = console()
+    out.print(f"[bold]{step.title}[/] ({step.id}, {step.group})\n")
+    out.print(step.explanation.strip() + "\n")
+    out.print(Markdown(f"```\n{step.equivalent(None)}\n```"))
+    return EXIT_OK
+
+
+def cmd_tui(args) -> int:
+    from tui.app import run_app
+
+    return run_app(args)
+
+
+COMMANDS = {"steps": cmd_steps, "run": cmd_run, "status": cmd_status, "logs": cmd_logs,
+            "credentials": cmd_credentials, "cleanup": cmd_cleanup, "doctor": cmd_doctor,
+            "explain": cmd_explain, None: cmd_tui}
+
+
+def main(argv: list[str] | None = None) -> int:
+    from core.lock import LockedError
+    from core.settings import SettingsError
+    from core.state import StateError
+
+    args = build_parser().parse_args(argv)
+    handler = COMMANDS.get(args.command)
+    if handler is None:
+        print(f"sagewiz {args.command}: not available yet.", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        return handler(args)
+    except (UsageError, SettingsError, StateError, LockedError) as exc:
+        print(f"sagewiz: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())
