@@ -1,0 +1,34 @@
+"""core never imports the UI (textual, rich, tui) and stays light to import."""
+
+from __future__ import annotations
+
+import json
+import pkgutil
+import subprocess
+import sys
+
+import pytest
+
+import core
+
+pytestmark = pytest.mark.unit
+
+CORE_MODULES = sorted(m.name for m in pkgutil.walk_packages(core.__path__, "core."))
+PROBE = """
+import importlib, json, sys
+importlib.import_module(sys.argv[1])
+print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich', 'tui', 'mlflow',
+      'sklearn', 'boto3', 'botocore', 'docker', 'pandas', 'keyring'))))
+"""
+
+
+@pytest.mark.parametrize("module", CORE_MODULES)
+def test_core_module_imports_no_ui_and_no_heavy_library(module):
+    out = subprocess.run([sys.executable, "-c", PROBE, module], capture_output=True, text=True, check=True).stdout
+    loaded = json.loads(out)
+    assert not [m for m in loaded if m.split(".")[0] in ("textual", "rich", "tui")], loaded
+    assert not loaded, f"{module} imports heavy libraries at import time: {loaded[:5]}"
+
+
+def test_there_are_core_modules_to_check():
+    assert "core.engine" in CORE_MODULES and "core.steps.deploy" in CORE_MODULES

@@ -1,0 +1,138 @@
+"""The engine: resume, ranges, stale propagation, prerequisite refusal, failure recording."""
+
+from __future__ import annotations
+
+import pytest
+
+import core.steps as registry
+from core.checks import CHECKS, CheckResult
+from core.errors import StepError
+from core.events import StepFailed, StepFinished, StepStarted
+
+pytestmark = pytest.mark.unit
+
+
+class FakeStep:
+    """Stands in for a real step (a boundary fake): returns given outputs or raises."""
+
+    def __init__(self, real, outputs=None, error=None, requires=()):
+        self.id, self.title, self.group, self.consumes = real.id, real.title, real.group, real.consumes
+        self.requires = requires
+        self.outputs = outputs if outputs is not None else {"value": real.id}
+        self.error = error
+        self.calls = 0
+
+    def run(self, ctx):
+        self.calls += 1
+        ctx.log(f"running {self.id}")
+        if self.error:
+            raise self.error
+        return dict(self.outputs)
+
+
+@pytest.fixture
+def fakes(monkeypatch):
+    steps = {sid: FakeStep(registry.BY_ID[sid]) for sid in registry.STEP_IDS}
+    for sid, fake in steps.items():
+        monkeypatch.setitem(registry.BY_ID, sid, fake)
+    return steps
+
+
+def statuses(engine):
+    return {sid: engine.state.status(sid) for sid in registry.STEP_IDS}
+
+
+def test_unbuilt_step_fails_with_not_implemented_instead_of_faking_success():
+    from core.steps.base import Step
+
+    with pytest.raises(StepError, match="not implemented yet"):
+        Step.run(registry.BY_ID["cleanup"], None)
+
+
+def test_run_records_status_outputs_times_and_events(engine, fakes, recorder):
+    assert engine.run(only="train")
+    record = engine.state.record("train")
+    assert record["status"] == "done"
+    assert record["outputs"] == {"value": "train"}
+    assert record["finished_at"] >= record["started_at"]
+    assert record["duration"] >= 0
+    assert [type(e) for e in recorder.events if not hasattr(e, "text")][:1] == [StepStarted]
+    assert recorder.of(StepFinished)[0].outputs == {"value": "train"}
+    log = engine.project.logs_dir / record["log"]
+    assert "running train" in log.read_text()
+
+
+def test_failure_stops_the_run_and_resume_starts_at_the_failed_step(engine, fakes):
+    fakes["model"].error = StepError("The model has no pyfunc flavor; log it with mlflow.sklearn.log_model.")
+    assert engine.run() is False
+    s = statuses(engine)
+    assert [s[x] for x in ("environment", "preflight", "tracking", "train")] == ["done"] * 4
+    assert s["model"] == "failed"
+    assert s["credentials"] == "pending"
+    assert "pyfunc" in engine.state.record("model")["error"]
+    assert engine.resume_point() == "model"
+
+    fakes["model"].error = None
+    calls_before = {sid: f.calls for sid, f in fakes.items()}
+    assert engine.run() is True
+    assert fakes["train"].calls == calls_before["train"], "resume must not rerun done steps"
+    assert fakes["model"].calls == calls_before["model"] + 1
+    assert engine.resume_point() is None
+
+
+def test_changed_outputs_make_consumers_stale_transitively(engine, fakes):
+    assert engine.run()
+    fakes["train"].outputs = {"run_id": "new"}
+    assert engine.run(only="train")
+    s = statuses(engine)
+    for sid in ("model", "image", "smoke", "push", "deploy", "predict"):
+        assert s[sid] == "stale", sid
+    for sid in ("environment", "preflight", "tracking", "credentials", "iam", "cleanup"):
+        assert s[sid] == "done", sid
+    assert engine.resume_point() == "model"
+
+
+def test_same_outputs_leave_consumers_done(engine, fakes):
+    assert engine.run()
+    assert engine.run(only="train")
+    assert engine.state.status("image") == "done"
+
+
+def test_range_runs_exactly_from_to(engine, fakes):
+    assert engine.plan("image", "push") == ["image", "smoke", "push"]
+    assert engine.run("image", "push")
+    assert [sid for sid, f in fakes.items() if f.calls] == ["image", "smoke", "push"]
+    with pytest.raises(ValueError, match="comes after"):
+        engine.plan("push", "image")
+
+
+def test_failed_prerequisite_refuses_to_start_and_shows_the_fix(engine, fakes, monkeypatch, recorder):
+    monkeypatch.setitem(CHECKS, "always-fails", (
+        "Docker engine", 1.0, lambda project: CheckResult("Docker engine", "fail", "the socket does not answer",
+                                                          "Start Docker Desktop or `sudo systemctl start docker`.")))
+    fakes["image"].requires = ("always-fails",)
+    assert engine.run(only="image") is False
+    assert fakes["image"].calls == 0
+    error = engine.state.record("image")["error"]
+    assert "did not start" in error and "systemctl start docker" in error
+    assert "systemctl start docker" in recorder.of(StepFailed)[0].error
+
+
+def test_unexpected_exception_is_a_sentence_with_traceback_in_the_log(engine, fakes):
+    fakes["train"].error = KeyError("mse")
+    assert engine.run(only="train") is False
+    record = engine.state.record("train")
+    assert record["error"].startswith("Unexpected error in the train step")
+    assert "Traceback" not in record["error"]
+    assert "Traceback (most recent call last)" in (engine.project.logs_dir / record["log"]).read_text()
+
+
+def test_interrupted_running_step_is_failed_on_next_open(project_dir):
+    from core.project import Project
+
+    with Project(project_dir) as project:
+        project.state.update_record("deploy", status="running", started_at=1.0)
+    with Project(project_dir) as project:
+        record = project.state.record("deploy")
+    assert record["status"] == "failed"
+    assert "Interrupted" in record["error"]

@@ -1,0 +1,49 @@
+"""One wizard per project: a live holder is named, a dead holder's lock is taken over."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from core.lock import LockedError, ProjectLock
+from core.project import Project
+
+pytestmark = pytest.mark.unit
+
+HOLDER = """
+import sys, time
+from core.project import Project
+p = Project(sys.argv[1]).open()
+print("held", flush=True)
+time.sleep(60)
+"""
+
+
+def test_second_wizard_gets_an_error_naming_the_pid(project_dir):
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(project_dir)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(LockedError, match=f"PID {holder.pid}"):
+            Project(project_dir).open()
+    finally:
+        holder.kill()
+        holder.wait()
+    # the holder died without releasing: its lock is stale and is taken over
+    with Project(project_dir) as project:
+        assert project.lock.owner() == os.getpid()
+    assert not (project_dir / ".sagewiz" / "lock").exists()
+
+
+def test_stale_lock_of_dead_pid_is_taken_over(tmp_path):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    lock_path = tmp_path / "lock"
+    lock_path.write_text(str(dead.pid))
+    lock = ProjectLock(lock_path)
+    lock.acquire()
+    assert lock.owner() == os.getpid()
+    lock.release()
+    assert not lock_path.exists()

@@ -1,0 +1,80 @@
+"""Subprocess streaming: lines arrive as they come, in order, and cancel kills the whole group."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+
+import pytest
+
+from core import proc
+from core.errors import Cancelled
+
+pytestmark = pytest.mark.unit
+
+SLOW_PRINTER = """
+import sys, time
+for i in range(5):
+    print(f"line {i}", flush=True)
+    time.sleep(0.3)
+print("to stderr", file=sys.stderr, flush=True)
+"""
+
+
+def test_lines_stream_in_order_before_exit():
+    arrivals = []
+    started = time.monotonic()
+    code = proc.run([sys.executable, "-c", SLOW_PRINTER],
+                    on_line=lambda stream, line: arrivals.append((time.monotonic() - started, stream, line)))
+    assert code == 0
+    assert [line for _, s, line in arrivals if s == "stdout"] == [f"line {i}" for i in range(5)]
+    assert ("stderr", "to stderr") in [(s, line) for _, s, line in arrivals]
+    first, last = arrivals[0][0], arrivals[-1][0]
+    assert last - first > 1.0, "lines must arrive while the child runs, not all at exit"
+
+
+GROUP = """
+import subprocess, sys, time
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+print(child.pid, flush=True)
+time.sleep(120)
+"""
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie counts as gone
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_cancel_kills_the_whole_process_group():
+    cancel = threading.Event()
+    grandchildren = []
+
+    def on_line(stream, line):
+        if line.strip().isdigit():
+            grandchildren.append(int(line))
+            cancel.set()
+
+    started = time.monotonic()
+    with pytest.raises(Cancelled):
+        proc.run([sys.executable, "-c", GROUP], on_line=on_line, cancel=cancel)
+    assert time.monotonic() - started < 15
+    assert grandchildren
+    deadline = time.monotonic() + 5
+    while _alive(grandchildren[0]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(grandchildren[0]), "the grandchild survived the cancel"
+
+
+def test_timeout_stops_the_child():
+    with pytest.raises(TimeoutError, match="did not finish"):
+        proc.run([sys.executable, "-c", "import time; time.sleep(30)"], on_line=lambda s, l: None, timeout=0.5)
