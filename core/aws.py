@@ -1,0 +1,222 @@
+"""AWS sessions and clients for the steps: credential resolution, the sandbox endpoint, identity, child env.
+
+Resolution order: sandbox -> key pair in the OS keyring -> AWS profile (aws.profile / --profile) ->
+the environment and boto3's default chain. Nothing here stores a secret; the long-term key stays in
+the keyring and in this process's memory.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from core.errors import StepError
+
+if TYPE_CHECKING:
+    from core.project import Project
+
+# Credentials the emulator accepts; shaped like real ones so every code path runs unchanged.
+SANDBOX_KEY_ID = "AKIASAGEWIZSANDBOX00"
+SANDBOX_SECRET = "sagewiz-sandbox-credentials-not-secret-0"
+SANDBOX_NOTICE = ("No AWS account is configured, so AWS steps run in the SANDBOX; a local emulator stands in "
+                  "for AWS and nothing is billed. To use a real account, run `sagewiz credentials store`, "
+                  "set aws.profile, or export AWS credentials; to choose explicitly, set sandbox.enabled.")
+# Environment variables that make boto3 find credentials on their own.
+CREDENTIAL_ENV = ("AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_WEB_IDENTITY_TOKEN_FILE",
+                  "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI")
+CHILD_TOKEN_SECONDS = 900  # the shortest session STS grants
+
+
+class AwsUnavailable(StepError):
+    """No usable AWS credentials, or AWS cannot be reached; the message says which and what to do."""
+
+
+@dataclass(frozen=True)
+class Resolved:
+    session: Any  # boto3.Session
+    source: str  # sandbox, keyring, profile:<name>, environment
+    key_id: str | None
+
+
+def region(project: "Project", profile_region: str | None = None) -> str:
+    """The region: an explicit setting wins, then the profile's region, then the default; checked by name."""
+    import boto3
+
+    chosen = project.settings["aws.region"]
+    if "aws.region" not in project.settings.changed() and profile_region:
+        chosen = profile_region
+    known = boto3.Session().get_available_regions("sagemaker")
+    if known and chosen not in known:
+        raise StepError(f"Region {chosen!r} does not offer SageMaker (known regions: {', '.join(sorted(known))}). "
+                        "Set aws.region (or pass --region) to one of them.")
+    return chosen
+
+
+def _keyring_pair() -> tuple[str, str] | None:
+    from core import aws_keys
+    from core.secrets import SecretsUnavailable
+
+    try:
+        return aws_keys.load()
+    except SecretsUnavailable:
+        return None
+
+
+def resolve(project: "Project") -> Resolved:
+    """The first credential source that has credentials, as a boto3 Session with the project's region."""
+    import boto3
+    import botocore.exceptions
+
+    if project.sandbox:
+        return Resolved(boto3.Session(aws_access_key_id=SANDBOX_KEY_ID, aws_secret_access_key=SANDBOX_SECRET,
+                                      region_name=region(project)), "sandbox", SANDBOX_KEY_ID)
+    pair = _keyring_pair()
+    if pair is not None:
+        return Resolved(boto3.Session(aws_access_key_id=pair[0], aws_secret_access_key=pair[1],
+                                      region_name=region(project)), "keyring", pair[0])
+    profile = project.settings["aws.profile"] or None
+    try:
+        base = boto3.Session(profile_name=profile)
+    except botocore.exceptions.ProfileNotFound:
+        raise AwsUnavailable(f"AWS profile {profile!r} is not in ~/.aws/config or ~/.aws/credentials "
+                             f"(profiles found: {', '.join(list_profiles()) or 'none'}). "
+                             "Pick one of them with aws.profile or --profile, or run `aws configure`.") from None
+    session = boto3.Session(profile_name=profile, region_name=region(project, base.region_name))
+    try:
+        credentials = session.get_credentials()
+    except botocore.exceptions.BotoCoreError as exc:  # e.g. an expired SSO login
+        raise AwsUnavailable(f"The AWS credentials of {'profile ' + profile if profile else 'the environment'} "
+                             f"cannot be loaded ({exc}). For SSO profiles run `aws sso login"
+                             f"{' --profile ' + profile if profile else ''}` and try again.") from None
+    if credentials is None:
+        raise AwsUnavailable("No AWS credentials were found: store a key with `sagewiz credentials store`, set "
+                             "aws.profile (or pass --profile), export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
+                             "or rehearse with --sandbox.")
+    source = f"profile:{profile}" if profile else "environment"
+    return Resolved(session, source, credentials.access_key)
+
+
+def session(project: "Project"):
+    """A boto3 Session with the resolved credentials and region."""
+    return resolve(project).session
+
+
+def endpoint_url(project: "Project") -> str | None:
+    """The emulator's URL in the sandbox, None for real AWS."""
+    if not project.sandbox:
+        return None
+    from core import sandbox
+
+    return sandbox.ensure(project).aws_endpoint
+
+
+def client(project: "Project", service: str, *, timeout: float = 60, resolved: Resolved | None = None):
+    """A boto3 client for `service`, pointed at the sandbox emulator when the project runs in the sandbox."""
+    from botocore.config import Config
+
+    resolved = resolved or resolve(project)
+    config = Config(connect_timeout=min(timeout, 10), read_timeout=timeout,
+                    retries={"max_attempts": 3, "mode": "standard"})
+    return resolved.session.client(service, endpoint_url=endpoint_url(project), config=config)
+
+
+def principal_type(arn: str) -> str:
+    """user, role (assumed role, SSO included), root or federated, from an STS caller ARN."""
+    resource = arn.split(":", 5)[-1]
+    if resource == "root":
+        return "root"
+    kind = resource.split("/", 1)[0]
+    return {"user": "user", "assumed-role": "role", "federated-user": "federated"}.get(kind, kind)
+
+
+def caller_identity(project: "Project", timeout: float = 15) -> dict[str, str]:
+    """STS get_caller_identity: account, arn, principal_type and the credential source."""
+    import botocore.exceptions
+
+    resolved = resolve(project)
+    sts = client(project, "sts", timeout=timeout, resolved=resolved)
+    try:
+        answer = sts.get_caller_identity()
+    except botocore.exceptions.ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        raise AwsUnavailable(f"AWS rejected the credentials from {resolved.source} ({code}). Check that the key "
+                             "is active in the IAM console (or log in again for SSO), then retry.") from None
+    except (botocore.exceptions.EndpointConnectionError, botocore.exceptions.ConnectTimeoutError,
+            botocore.exceptions.ReadTimeoutError) as exc:
+        raise AwsUnavailable(f"AWS could not be reached ({exc}). Check the network (or the sandbox emulator) "
+                             "and retry.") from None
+    except botocore.exceptions.NoCredentialsError:
+        raise AwsUnavailable("No AWS credentials were found; store a key with `sagewiz credentials store`.") from None
+    return {"account": answer["Account"], "arn": answer["Arn"], "principal_type": principal_type(answer["Arn"]),
+            "source": resolved.source}
+
+
+def list_profiles() -> list[str]:
+    """Profiles from ~/.aws/config and ~/.aws/credentials (SSO profiles included)."""
+    import botocore.session
+
+    return sorted(botocore.session.Session().available_profiles)
+
+
+def credentials_configured(project: "Project") -> bool:
+    """Whether any AWS credentials exist, without a network call (keyring, profile, env, ~/.aws files)."""
+    if project.settings["aws.profile"] or any(os.environ.get(name) for name in CREDENTIAL_ENV):
+        return True
+    aws_dir = Path.home() / ".aws"
+    files = (os.environ.get("AWS_CONFIG_FILE") or aws_dir / "config",
+             os.environ.get("AWS_SHARED_CREDENTIALS_FILE") or aws_dir / "credentials")
+    if any(Path(f).is_file() for f in files):
+        return True
+    return _keyring_pair() is not None
+
+
+def _sandbox_chosen(project: "Project") -> bool:
+    """True when sandbox.enabled was set, on the command line or in sagewiz.toml (to either value)."""
+    if "sandbox.enabled" in project.settings.changed():
+        return True
+    path = project.root / "sagewiz.toml"
+    if not path.is_file():
+        return False
+    import tomllib
+
+    try:
+        return "enabled" in tomllib.loads(path.read_text(encoding="utf-8")).get("sandbox", {})
+    except (tomllib.TOMLDecodeError, AttributeError):
+        return False
+
+
+def decide_sandbox(project: "Project") -> str | None:
+    """Turn the sandbox on when nothing chose a mode and no AWS credentials exist; the notice to show, or None."""
+    if _sandbox_chosen(project) or credentials_configured(project):
+        return None
+    project.settings.set("sandbox.enabled", True)
+    return SANDBOX_NOTICE
+
+
+def child_env(project: "Project", base: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment for a child process that needs AWS: short-lived STS session credentials, never the key.
+
+    Inherited AWS_* variables are dropped, so a long-term key in this process's environment does not leak.
+    """
+    env = {k: v for k, v in (os.environ if base is None else base).items()
+           if not k.startswith("AWS_") or k == "AWS_CA_BUNDLE"}
+    resolved = resolve(project)
+    frozen = resolved.session.get_credentials().get_frozen_credentials()
+    if frozen.token:  # already temporary (role, SSO): pass those on
+        key_id, secret, token = frozen.access_key, frozen.secret_key, frozen.token
+    else:
+        answer = client(project, "sts", resolved=resolved).get_session_token(DurationSeconds=CHILD_TOKEN_SECONDS)
+        creds = answer["Credentials"]
+        key_id, secret, token = creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"]
+    from core.redact import redactor
+
+    redactor.register(secret)
+    redactor.register(token)
+    env.update(AWS_ACCESS_KEY_ID=key_id, AWS_SECRET_ACCESS_KEY=secret, AWS_SESSION_TOKEN=token,
+               AWS_REGION=resolved.session.region_name, AWS_DEFAULT_REGION=resolved.session.region_name)
+    url = endpoint_url(project)
+    if url:
+        env["AWS_ENDPOINT_URL"] = url
+    return env

@@ -1,0 +1,192 @@
+"""The sandbox: a local AWS emulator (moto server) and a local registry standing in for AWS and ECR.
+
+Settings `sandbox.aws_endpoint` / `sandbox.registry` point at services that already run; when empty the
+wizard starts its own under `.sagewiz/sandbox`, records their PIDs in state (so a wizard that was killed
+leaves them findable: the next one adopts them, with the resources still inside), and stops them on close.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+import weakref
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from core.errors import StepError
+
+if TYPE_CHECKING:
+    from core.project import Project
+
+START_TIMEOUT = 60.0
+_lock = threading.Lock()
+_running: "weakref.WeakKeyDictionary[Project, Sandbox]" = weakref.WeakKeyDictionary()
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    aws_endpoint: str  # http://127.0.0.1:PORT
+    registry: str  # host:port
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status < 500
+    except urllib.error.HTTPError as exc:
+        return exc.code < 500
+    except (OSError, ValueError):
+        return False
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
+def _stop(pid: int, grace: float = 5.0) -> None:
+    """SIGTERM, then SIGKILL; the process leads its own session, so its group goes with it."""
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(pid, sig)
+        except (ProcessLookupError, PermissionError):
+            return
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            try:
+                if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                    return
+            except ChildProcessError:  # not our child (adopted from a killed wizard)
+                if not _alive(pid):
+                    return
+            time.sleep(0.05)
+
+
+def _start(project: "Project", name: str, argv: list[str], env: dict[str, str], probe: str) -> dict:
+    """Start one service in its own session, wait until `probe` answers, record it in state."""
+    directory = project.dir / "sandbox"
+    directory.mkdir(parents=True, exist_ok=True)
+    log_path = directory / f"{name}.log"
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            tail = log_path.read_text(errors="replace").splitlines()[-5:]
+            raise StepError(f"The sandbox {name} exited at start (code {proc.returncode}): {' | '.join(tail)}. "
+                            f"See {log_path}.")
+        if _answers(probe):
+            info = {"pid": proc.pid, "probe": probe, "log": str(log_path)}
+            return info
+        time.sleep(0.2)
+    _stop(proc.pid)
+    raise StepError(f"The sandbox {name} did not answer within {START_TIMEOUT:.0f} s; see {log_path}.")
+
+
+def _adopt(project: "Project", name: str) -> dict | None:
+    """A service a previous wizard in this project started and left running (it was killed)."""
+    info = project.state.service(name)
+    if info and _alive(info["pid"]) and _answers(info["probe"]):
+        return info
+    if info:
+        project.state.set_service(name, None)
+    return None
+
+
+def _own(project: "Project", name: str, info: dict) -> None:
+    project.state.set_service(name, info)
+
+    def stop() -> None:
+        _stop(info["pid"])
+        project.state.set_service(name, None)
+
+    project.on_close(stop)
+
+
+def _emulator(project: "Project") -> str:
+    info = _adopt(project, "sandbox-aws")
+    if info is None:
+        moto = shutil.which("moto_server", path=os.path.dirname(sys.executable)) or shutil.which("moto_server")
+        if moto is None:
+            raise StepError("The sandbox needs moto server, which is not installed: pip install 'sagewiz[sandbox]' "
+                            "(or set sandbox.aws_endpoint to an emulator that already runs).")
+        port = _free_port()
+        env = {**{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+               "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}
+        info = _start(project, "sandbox-aws", [moto, "-H", "127.0.0.1", "-p", str(port)], env,
+                      f"http://127.0.0.1:{port}/moto-api/")
+        info["url"] = f"http://127.0.0.1:{port}"
+    _own(project, "sandbox-aws", info)
+    return info["url"]
+
+
+REGISTRY_CONFIG = """\
+version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: {root}
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:{port}
+  secret: sagewiz-sandbox-{port}
+"""
+
+
+def _registry(project: "Project") -> str:
+    info = _adopt(project, "sandbox-registry")
+    if info is None:
+        binary = shutil.which("docker-registry") or shutil.which("registry")
+        if binary is None:
+            raise StepError("The sandbox needs a local registry: apt-get install docker-registry (or set "
+                            "sandbox.registry to a registry that already runs, host:port).")
+        port = _free_port()
+        directory = project.dir / "sandbox"
+        directory.mkdir(parents=True, exist_ok=True)
+        config = directory / "registry.yml"
+        config.write_text(REGISTRY_CONFIG.format(root=directory / "registry", port=port), encoding="utf-8")
+        info = _start(project, "sandbox-registry", [binary, "serve", str(config)], dict(os.environ),
+                      f"http://127.0.0.1:{port}/v2/")
+        info["address"] = f"127.0.0.1:{port}"
+    _own(project, "sandbox-registry", info)
+    return info["address"]
+
+
+def ensure(project: "Project") -> Sandbox:
+    """The sandbox's emulator and registry, started (once per process) unless the settings name running ones."""
+    with _lock:
+        found = _running.get(project)
+        if found is not None:
+            return found
+        endpoint = project.settings["sandbox.aws_endpoint"].rstrip("/")
+        if endpoint and not _answers(endpoint + "/"):
+            raise StepError(f"The AWS emulator at {endpoint} (sandbox.aws_endpoint) does not answer; start it, "
+                            "or empty the setting to let sagewiz start moto server.")
+        registry = project.settings["sandbox.registry"]
+        if registry and not _answers(f"http://{registry}/v2/"):
+            raise StepError(f"The registry at {registry} (sandbox.registry) does not answer; start it, or empty "
+                            "the setting to let sagewiz start one.")
+        sandbox = Sandbox(endpoint or _emulator(project), registry or _registry(project))
+        _running[project] = sandbox
+        project.on_close(lambda: _running.pop(project, None))
+        return sandbox
