@@ -220,3 +220,22 @@ def child_env(project: "Project", base: dict[str, str] | None = None) -> dict[st
     if url:
         env["AWS_ENDPOINT_URL"] = url
     return env
+
+
+def error_code(exc: BaseException) -> str:
+    """The AWS error code of a botocore ClientError ('' for anything else)."""
+    response = getattr(exc, "response", None) or {}
+    return str(response.get("Error", {}).get("Code", ""))
+
+
+DENIED = ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "NotAuthorized")
+
+
+def api_error(exc: BaseException, action: str, doing: str) -> StepError:
+    """A sentence for a refused AWS call; a denied one names the missing permission."""
+    code = error_code(exc)
+    message = (getattr(exc, "response", None) or {}).get("Error", {}).get("Message", str(exc))
+    if code in DENIED or "not authorized" in message.lower():
+        return StepError(f"AWS refused to {doing}: the credentials lack the permission {action} ({message}). "
+                         f"Ask your AWS administrator to allow {action} for this user or role, then retry.")
+    return StepError(f"AWS could not {doing} ({code or type(exc).__name__}: {message}).")

@@ -1,19 +1,137 @@
-"""The iam step: iam execution role."""
+"""The iam step: the SageMaker execution role, with a least-privilege policy (or the tutorial's managed one)."""
 
 from __future__ import annotations
 
+import json
+
 from core.steps.base import Step
+
+READY_ATTEMPTS = 10  # IAM is eventually consistent: a new role can take seconds to be visible
 
 
 class IamStep(Step):
     id = "iam"
     title = "IAM execution role"
     group = "AWS"
-    consumes = ('credentials',)
+    consumes = ("credentials",)
+    settings = ("iam.role_name", "iam.policy")
     explanation = (
-        'Creates (or reuses) the role SageMaker assumes to pull your image from ECR, read the model from S3 '
-        'and write logs. The tutorial attaches AmazonSageMakerFullAccess and an ECR policy on all resources; '
-        "sagewiz's default is a least-privilege inline policy scoped to this project's repository, bucket and "
-        'endpoint logs (iam.policy = "managed" attaches the tutorial\'s managed policy). '
+        "SageMaker pulls the image and reads the model as a role you own. This step creates (or reuses) that "
+        "execution role, trusted by sagemaker.amazonaws.com, with a policy limited to this repository, bucket "
+        "and the endpoint's logs. The tutorial attaches AmazonSageMakerFullAccess and an ECR policy on all "
+        "resources; set iam.policy = managed to do the same."
     )
-    manual = 'aws iam create-role --role-name sagewiz-sagemaker-execution --assume-role-policy-document file://trust.json\naws iam put-role-policy --role-name sagewiz-sagemaker-execution --policy-name sagewiz --policy-document file://policy.json'
+    manual = ("aws iam create-role --role-name sagewiz-sagemaker-execution --assume-role-policy-document file://trust.json\n"
+              "aws iam put-role-policy --role-name sagewiz-sagemaker-execution --policy-name sagewiz-execution "
+              "--policy-document file://policy.json")
+
+    def run(self, ctx):
+        import botocore.exceptions
+
+        from core import aws, iam_policy, names
+        from core.errors import StepError
+
+        creds = ctx.outputs("credentials")
+        account, region = creds["account"], creds["region"]
+        role_name = ctx.settings["iam.role_name"]
+        mode = ctx.settings["iam.policy"]
+        endpoint = names.sagemaker_name(ctx.settings["deploy.endpoint"], "endpoint")
+        repository = names.repository_name(ctx.settings["image.repository"])
+        bucket = names.default_bucket(ctx.project, account, region)
+        document = (iam_policy.execution_policy(account, region, repository, bucket, names.model_prefix(ctx.project),
+                                                endpoint) if mode == "least-privilege" else None)
+        shown = json.dumps(document, indent=2) if document else f"managed policy {iam_policy.managed_policy_arn(region)}"
+        ctx.log(f"Execution role {role_name} ({mode}) will get:\n{shown}")
+        iam = aws.client(ctx.project, "iam")
+        self._check_caller(ctx, iam, creds["arn"])
+        role = self._existing(iam, role_name)
+        created = role is None
+        if role is not None:
+            trusted = json.dumps(role.get("AssumeRolePolicyDocument", ""))
+            if "sagemaker.amazonaws.com" not in trusted:
+                raise StepError(f"The role {role_name} exists but SageMaker may not assume it (its trust policy "
+                                "does not name sagemaker.amazonaws.com). Pick another iam.role_name.")
+            ctx.log(f"Reusing role {role['Arn']}.")
+        else:
+            if not ctx.confirm(f"Create IAM role {role_name} with this policy?", shown):
+                raise StepError("The role was not created because you declined; run the step again to create it.")
+            ctx.resource_intent("iam_role", role_name, region=region)
+            try:
+                role = iam.create_role(RoleName=role_name, Tags=names.tags(ctx.project),
+                                       AssumeRolePolicyDocument=json.dumps(iam_policy.TRUST_POLICY),
+                                       Description="SageMaker execution role created by sagewiz")["Role"]
+            except botocore.exceptions.ClientError as exc:
+                raise aws.api_error(exc, "iam:CreateRole", f"create the role {role_name}") from None
+            ctx.resource_created("iam_role", role_name, arn=role["Arn"])
+        try:
+            if document:
+                iam.put_role_policy(RoleName=role_name, PolicyName=names.INLINE_POLICY,
+                                    PolicyDocument=json.dumps(document))
+            else:
+                iam.attach_role_policy(RoleName=role_name, PolicyArn=iam_policy.managed_policy_arn(region))
+        except botocore.exceptions.ClientError as exc:
+            raise aws.api_error(exc, "iam:PutRolePolicy" if document else "iam:AttachRolePolicy",
+                                f"give the role {role_name} its policy") from None
+        self._wait_visible(ctx, iam, role_name)
+        return {"role_arn": role["Arn"], "role_name": role_name, "policy": mode, "policy_document": document,
+                "created": created}
+
+    @staticmethod
+    def _existing(iam, role_name):
+        import botocore.exceptions
+
+        from core import aws
+
+        try:
+            return iam.get_role(RoleName=role_name)["Role"]
+        except botocore.exceptions.ClientError as exc:
+            if aws.error_code(exc) == "NoSuchEntity":
+                return None
+            raise aws.api_error(exc, "iam:GetRole", f"look up the role {role_name}") from None
+
+    @staticmethod
+    def _check_caller(ctx, iam, caller_arn):
+        """Ask IAM's policy simulator whether the caller may do what the next steps do; say what is needed."""
+        import botocore.exceptions
+        import botocore.parsers
+
+        from core import iam_policy
+        from core.errors import StepError
+
+        actions = list(iam_policy.CALLER_ACTIONS)
+        try:
+            answer = iam.simulate_principal_policy(
+                PolicySourceArn=iam_policy.principal_for_simulation(caller_arn), ActionNames=actions)
+        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError,
+                botocore.parsers.ResponseParserError) as exc:  # emulators lack the simulator
+            ctx.log(f"Could not check your permissions with the IAM policy simulator ({exc.__class__.__name__}). "
+                    f"The next steps need: {', '.join(actions)}.", "warn")
+            return
+        denied = [r["EvalActionName"] for r in answer.get("EvaluationResults", [])
+                  if r.get("EvalDecision") != "allowed"]
+        if denied:
+            raise StepError(f"Your AWS identity {caller_arn} is missing permissions the next steps need: "
+                            f"{', '.join(denied)}. Ask your AWS administrator to allow them, then retry.")
+        ctx.log("The policy simulator confirms you may push to ECR and create SageMaker resources.")
+
+    @staticmethod
+    def _wait_visible(ctx, iam, role_name):
+        from core.errors import StepError
+
+        for attempt in range(READY_ATTEMPTS):
+            if IamStep._existing(iam, role_name) is not None:
+                return
+            ctx.log(f"Waiting for IAM to make role {role_name} visible (attempt {attempt + 1}).")
+            ctx.sleep(min(2 ** attempt, 10))
+        raise StepError(f"The role {role_name} is still not visible after {READY_ATTEMPTS} tries; IAM is slow "
+                        "to propagate at times. Run the step again in a minute.")
+
+    def verify(self, ctx, outputs):
+        from core import aws
+
+        try:
+            if self._existing(aws.client(ctx.project, "iam", timeout=10), outputs["role_name"]) is None:
+                return f"The role {outputs['role_name']} no longer exists."
+        except Exception as exc:  # verification must not crash the engine
+            return str(exc)
+        return None
