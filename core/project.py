@@ -14,11 +14,18 @@ from core.state import StateStore
 STATE_DIR = ".sagewiz"
 
 
+class ProjectError(RuntimeError):
+    """The project directory cannot be used as given."""
+
+
 class Project:
     """Opened once per wizard process; `close()` stops what the wizard started and releases the lock."""
 
     def __init__(self, root: Path, *, overrides: dict | None = None) -> None:
         self.root = Path(root).resolve()
+        if not self.root.is_dir():
+            raise ProjectError(f"The project directory {self.root} does not exist or is not a directory; "
+                               f"create it or pass an existing one with --project-dir.")
         self.dir = self.root / STATE_DIR
         self.logs_dir = self.dir / "logs"
         self.build_dir = self.dir / "build"

@@ -312,6 +312,7 @@ COMMANDS = {"steps": cmd_steps, "run": cmd_run, "status": cmd_status, "logs": cm
 
 def main(argv: list[str] | None = None) -> int:
     from core.lock import LockedError
+    from core.project import ProjectError
     from core.settings import SettingsError
     from core.state import StateError
 
@@ -322,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         return handler(args)
-    except (UsageError, SettingsError, StateError, LockedError) as exc:
+    except (UsageError, SettingsError, StateError, LockedError, ProjectError) as exc:
         print(f"sagewiz: {exc}", file=sys.stderr)
         return EXIT_USAGE
 
