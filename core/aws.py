@@ -112,13 +112,14 @@ def endpoint_url(project: "Project") -> str | None:
     return sandbox.ensure(project).aws_endpoint
 
 
-def client(project: "Project", service: str, *, timeout: float = 60, resolved: Resolved | None = None):
+def client(project: "Project", service: str, *, timeout: float = 60, resolved: Resolved | None = None,
+           attempts: int = 3):
     """A boto3 client for `service`, pointed at the sandbox emulator when the project runs in the sandbox."""
     from botocore.config import Config
 
     resolved = resolved or resolve(project)
     config = Config(connect_timeout=min(timeout, 10), read_timeout=timeout,
-                    retries={"max_attempts": 3, "mode": "standard"})
+                    retries={"max_attempts": attempts, "mode": "standard"})
     return resolved.session.client(service, endpoint_url=endpoint_url(project), config=config)
 
 

@@ -1,19 +1,275 @@
-"""The deploy step: deploy to sagemaker."""
+"""The deploy step: model tarball to S3, SageMaker model, endpoint config and endpoint, waited on."""
 
 from __future__ import annotations
 
+import time
+
 from core.steps.base import Step
+
+ROLE_RETRIES = 6  # a fresh execution role can take a few seconds before SageMaker may assume it
+POLL_SECONDS = 15.0
+SANDBOX_POLL_SECONDS = 0.5
+VARIANT = "AllTraffic"
 
 
 class DeployStep(Step):
     id = "deploy"
     title = "Deploy to SageMaker"
     group = "AWS"
-    consumes = ('push', 'iam', 'model', 'credentials')
+    consumes = ("push", "iam", "model", "credentials")
+    settings = ("deploy.endpoint", "deploy.instance_type", "deploy.instance_count", "deploy.bucket",
+                "deploy.timeout_minutes")
     explanation = (
         "Uploads the model to an S3 bucket in the endpoint's region and creates the SageMaker model, endpoint "
         'configuration and endpoint (or updates an endpoint that exists), then waits until it is InService. '
         'This is the step that costs money: sagewiz shows the hourly price of the instance and asks first. '
         "The tutorial's deploy.py uses mlflow.sagemaker.deploy, which MLflow 3 no longer has. "
     )
-    manual = 'aws sagemaker create-model ...\naws sagemaker create-endpoint-config ...\naws sagemaker create-endpoint ...\naws sagemaker wait endpoint-in-service --endpoint-name sagewiz-iris'
+    manual = ('aws sagemaker create-model ...\naws sagemaker create-endpoint-config ...\n'
+              'aws sagemaker create-endpoint ...\naws sagemaker wait endpoint-in-service --endpoint-name sagewiz-iris')
+
+    def run(self, ctx):
+        from core import aws, names, pricing
+        from core.errors import StepError
+
+        creds, push, role = ctx.outputs("credentials"), ctx.outputs("push"), ctx.outputs("iam")
+        region, account = creds["region"], creds["account"]
+        # Everything is checked before the first call.
+        endpoint = names.sagemaker_name(ctx.settings["deploy.endpoint"], "endpoint")
+        bucket = names.default_bucket(ctx.project, account, region)
+        instance_type = pricing.check_instance_type(ctx.settings["deploy.instance_type"])
+        count = ctx.settings["deploy.instance_count"]
+        image_uri = push.get("image_uri") or ""
+        if "@sha256:" not in image_uri:
+            raise StepError("The push step has no image digest (image_uri repo@sha256:...); run push again.")
+        image_region = names.image_region(image_uri)
+        if image_region is None and not ctx.project.sandbox:
+            raise StepError(f"SageMaker can only pull from ECR, and {image_uri} is not an ECR image; run push again.")
+        if image_region and image_region != region:
+            raise StepError(f"The image is in {image_region} but the endpoint would be in {region}; SageMaker "
+                            f"pulls from the same region only. Push to {region} or set aws.region to {image_region}.")
+        stamp = time.time()
+        model_name = names.versioned(endpoint, "model", stamp)
+        config_name = names.versioned(f"{endpoint}-cfg", "endpoint config", stamp)
+        label = "SANDBOX: " if ctx.project.sandbox else ""
+        cost = pricing.estimate(instance_type, region, count).sentence(instance_type, count, region)
+        ctx.log(label + cost)
+        if not ctx.confirm(f"{label}Deploy endpoint {endpoint} ({count} x {instance_type}, {region})?", cost):
+            raise StepError("Deployment declined: nothing was created. Run the step again to deploy.")
+
+        resolved = aws.resolve(ctx.project)
+        s3 = aws.client(ctx.project, "s3", resolved=resolved)
+        sagemaker = aws.client(ctx.project, "sagemaker", resolved=resolved)
+        self._bucket(ctx, s3, bucket, region)
+        model_data_url = self._upload(ctx, s3, bucket, f"{names.model_prefix(ctx.project)}/{model_name}/model.tar.gz")
+        tags = names.tags(ctx.project)
+        ctx.resource_intent("sagemaker_model", model_name, region=region)
+        self._with_role_retry(ctx, lambda: sagemaker.create_model(
+            ModelName=model_name, ExecutionRoleArn=role["role_arn"], Tags=tags,
+            PrimaryContainer={"Image": image_uri, "ModelDataUrl": model_data_url, "Mode": "SingleModel"}),
+            "sagemaker:CreateModel", f"create the SageMaker model {model_name}")
+        ctx.resource_created("sagemaker_model", model_name)
+        ctx.resource_intent("sagemaker_endpoint_config", config_name, region=region)
+        self._call(lambda: sagemaker.create_endpoint_config(
+            EndpointConfigName=config_name, Tags=tags, ProductionVariants=[{
+                "VariantName": VARIANT, "ModelName": model_name, "InstanceType": instance_type,
+                "InitialInstanceCount": count, "InitialVariantWeight": 1.0}]),
+            "sagemaker:CreateEndpointConfig", f"create the endpoint configuration {config_name}")
+        ctx.resource_created("sagemaker_endpoint_config", config_name)
+
+        previous = self._describe(sagemaker, endpoint)
+        ctx.resource_intent("sagemaker_endpoint", endpoint, region=region)
+        if previous is None:
+            self._call(lambda: sagemaker.create_endpoint(EndpointName=endpoint, EndpointConfigName=config_name,
+                                                         Tags=tags),
+                       "sagemaker:CreateEndpoint", f"create the endpoint {endpoint}")
+            ctx.log(f"{label}Creating endpoint {endpoint}.")
+        else:
+            self._update(ctx, sagemaker, endpoint, config_name, tags)
+            ctx.log(f"{label}Updating endpoint {endpoint} from {previous['EndpointConfigName']} to {config_name}.")
+        status = self._wait(ctx, sagemaker, aws.client(ctx.project, "logs", resolved=resolved), endpoint)
+        ctx.resource_created("sagemaker_endpoint", endpoint, config=config_name, model=model_name)
+        if previous is not None:
+            self._retire(ctx, sagemaker, previous["EndpointConfigName"])
+        return {"endpoint_name": endpoint, "endpoint_config": config_name, "model_name": model_name,
+                "bucket": bucket, "model_data_url": model_data_url, "status": status, "region": region,
+                "instance_type": instance_type, "instance_count": count, "cost": cost,
+                "sandbox": ctx.project.sandbox}
+
+    # -- pieces -----------------------------------------------------------------------------
+    @staticmethod
+    def _call(fn, action, doing):
+        import botocore.exceptions
+
+        from core import aws
+
+        try:
+            return fn()
+        except botocore.exceptions.ClientError as exc:
+            raise aws.api_error(exc, action, doing) from None
+
+    def _update(self, ctx, sagemaker, endpoint, config_name, tags):
+        """UpdateEndpoint; the emulator lacks it (HTTP 500), so the SANDBOX replaces the endpoint instead."""
+        import botocore.exceptions
+
+        from core import aws
+
+        try:
+            sagemaker.update_endpoint(EndpointName=endpoint, EndpointConfigName=config_name)
+        except botocore.exceptions.ClientError as exc:
+            if not (ctx.project.sandbox and exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 500):
+                raise aws.api_error(exc, "sagemaker:UpdateEndpoint", f"update the endpoint {endpoint}") from None
+            ctx.log("SANDBOX: the emulator cannot update endpoints, so the endpoint is deleted and created again.")
+            sagemaker.delete_endpoint(EndpointName=endpoint)
+            sagemaker.create_endpoint(EndpointName=endpoint, EndpointConfigName=config_name, Tags=tags)
+
+    def _with_role_retry(self, ctx, fn, action, doing):
+        """IAM propagation: SageMaker says it cannot assume a role created seconds ago; retry a few times."""
+        import botocore.exceptions
+
+        from core import aws
+
+        for attempt in range(ROLE_RETRIES):
+            try:
+                return fn()
+            except botocore.exceptions.ClientError as exc:
+                if "assume" not in str(exc).lower() or attempt == ROLE_RETRIES - 1:
+                    raise aws.api_error(exc, action, doing) from None
+                ctx.log(f"SageMaker cannot assume the new role yet (IAM propagation); retry {attempt + 1}.")
+                ctx.sleep(5)
+
+    def _bucket(self, ctx, s3, bucket, region):
+        """Create the bucket (public access blocked, encrypted) or check the existing one's region."""
+        import botocore.exceptions
+
+        from core import aws, names
+        from core.errors import StepError
+
+        try:
+            location = s3.get_bucket_location(Bucket=bucket)["LocationConstraint"] or "us-east-1"
+        except botocore.exceptions.ClientError as exc:
+            if aws.error_code(exc) not in ("NoSuchBucket", "404"):
+                raise aws.api_error(exc, "s3:GetBucketLocation", f"look up the bucket {bucket}") from None
+            location = None
+        if location is not None:
+            if location != region:
+                raise StepError(f"The bucket {bucket} is in {location}, not {region}; SageMaker reads model data "
+                                "from the endpoint's region only. Set deploy.bucket to a bucket in "
+                                f"{region} (or empty it for sagewiz's default).")
+            ctx.log(f"Using bucket s3://{bucket} ({location}).")
+            return
+        ctx.resource_intent("s3_bucket", bucket, region=region)
+        extra = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+        self._call(lambda: s3.create_bucket(Bucket=bucket, **extra), "s3:CreateBucket", f"create the bucket {bucket}")
+        ctx.resource_created("s3_bucket", bucket)
+        s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True})
+        s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
+        s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": names.tags(ctx.project)})
+        ctx.log(f"Created bucket s3://{bucket} in {region}: public access blocked, encryption on.")
+
+    def _upload(self, ctx, s3, bucket, key):
+        from core import model_tarball
+
+        tarball = model_tarball.build(ctx)
+        url = f"s3://{bucket}/{key}"
+        ctx.resource_intent("s3_object", url, region=ctx.outputs("credentials")["region"])
+        size = tarball.stat().st_size
+        sent = [0]
+
+        def progress(chunk):
+            sent[0] += chunk
+            ctx.progress(sent[0], size, "model.tar.gz")
+
+        self._call(lambda: s3.upload_file(str(tarball), bucket, key, Callback=progress),
+                   "s3:PutObject", f"upload the model to {url}")
+        ctx.resource_created("s3_object", url)
+        ctx.log(f"Uploaded the model ({size / 1e6:.1f} MB) to {url}.")
+        return url
+
+    @staticmethod
+    def _describe(sagemaker, endpoint):
+        import botocore.exceptions
+
+        try:
+            return sagemaker.describe_endpoint(EndpointName=endpoint)
+        except botocore.exceptions.ClientError as exc:
+            if "could not find" in str(exc).lower():
+                return None
+            raise
+
+    def _wait(self, ctx, sagemaker, logs, endpoint):
+        from core.errors import StepError
+
+        timeout = ctx.settings["deploy.timeout_minutes"] * 60
+        poll = SANDBOX_POLL_SECONDS if ctx.project.sandbox else POLL_SECONDS
+        started, last = time.monotonic(), None
+        while True:
+            described = self._describe(sagemaker, endpoint) or {"EndpointStatus": "Missing"}
+            status = described["EndpointStatus"]
+            elapsed = time.monotonic() - started
+            if status != last:
+                ctx.log(f"Endpoint {endpoint}: {status} after {elapsed:.0f} s.")
+                last = status
+            ctx.progress(min(elapsed, timeout), timeout, f"{status} {elapsed:.0f} s")
+            if status == "InService":
+                return status
+            if status in ("Failed", "Missing", "OutOfService"):
+                reason = described.get("FailureReason", "no reason given")
+                raise StepError(f"The endpoint {endpoint} is {status}: {reason}.{self._log_tail(logs, endpoint)} "
+                                "Fix the cause, then run deploy again (cleanup removes what was created).")
+            if elapsed > timeout:
+                raise StepError(f"The endpoint {endpoint} is still {status} after {timeout / 60:.0f} minutes. "
+                                "It keeps going in AWS: run deploy again to keep waiting, or cleanup to delete it.")
+            ctx.sleep(poll)
+
+    @staticmethod
+    def _log_tail(logs, endpoint, lines=20):
+        """The last lines of the endpoint's newest CloudWatch log stream, for a failed deploy."""
+        group = f"/aws/sagemaker/Endpoints/{endpoint}"
+        try:
+            streams = logs.describe_log_streams(logGroupName=group, orderBy="LastEventTime", descending=True,
+                                                limit=1)["logStreams"]
+            if not streams:
+                return ""
+            events = logs.get_log_events(logGroupName=group, logStreamName=streams[0]["logStreamName"],
+                                         limit=lines, startFromHead=False)["events"]
+        except Exception:  # the logs are a courtesy: their absence must not hide the failure reason
+            return f" (no container logs in {group})"
+        return f" Last container log lines ({group}):\n" + "\n".join(e["message"] for e in events)
+
+    @staticmethod
+    def _retire(ctx, sagemaker, config_name):
+        """After an update: delete the previous endpoint config (and its model, when sagewiz made both)."""
+        import botocore.exceptions
+
+        try:
+            config = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
+            sagemaker.delete_endpoint_config(EndpointConfigName=config_name)
+        except botocore.exceptions.ClientError:
+            return
+        ctx.resource_deleted("sagemaker_endpoint_config", config_name)
+        ours = {e["id"] for e in ctx.state.ledger() if e["kind"] == "sagemaker_model"}
+        for variant in config.get("ProductionVariants", []):
+            if variant["ModelName"] in ours:
+                try:
+                    sagemaker.delete_model(ModelName=variant["ModelName"])
+                except botocore.exceptions.ClientError:
+                    continue
+                ctx.resource_deleted("sagemaker_model", variant["ModelName"])
+        ctx.log(f"Deleted the previous endpoint configuration {config_name}.")
+
+    def verify(self, ctx, outputs):
+        from core import aws
+
+        try:
+            described = self._describe(aws.client(ctx.project, "sagemaker", timeout=10), outputs["endpoint_name"])
+        except Exception as exc:  # verification must not crash the engine
+            return str(exc)
+        if described is None:
+            return f"The endpoint {outputs['endpoint_name']} no longer exists."
+        if described["EndpointStatus"] != "InService":
+            return f"The endpoint {outputs['endpoint_name']} is {described['EndpointStatus']}."
+        return None

@@ -43,7 +43,7 @@ class IamStep(Step):
         shown = json.dumps(document, indent=2) if document else f"managed policy {iam_policy.managed_policy_arn(region)}"
         ctx.log(f"Execution role {role_name} ({mode}) will get:\n{shown}")
         iam = aws.client(ctx.project, "iam")
-        self._check_caller(ctx, iam, creds["arn"])
+        self._check_caller(ctx, aws.client(ctx.project, "iam", attempts=1), creds["arn"])
         role = self._existing(iam, role_name)
         created = role is None
         if role is not None:

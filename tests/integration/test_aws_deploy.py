@@ -1,0 +1,113 @@
+"""deploy against moto server: bucket, tarball, model, config, endpoint; update; refusals before any call."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.errors import StepError
+from core.steps import get
+from tests.integration.test_aws_iam import run_step
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def deployable(step_ctx, sandbox_project, tmp_path):
+    """credentials and iam done against moto, a model directory, and a pushed image digest."""
+    model_dir = tmp_path / "model"
+    model_dir.mkdir()
+    (model_dir / "MLmodel").write_text("flavors:\n  python_function: {}\n")
+    (model_dir / "model.pkl").write_bytes(b"\0" * 1000)
+    run_step(step_ctx, "credentials")
+    run_step(step_ctx, "iam")
+    state = sandbox_project.state
+    state.update_record("model", status="done", outputs={"model_uri": str(model_dir), "tracking_uri": ""})
+    state.update_record("push", status="done", outputs={
+        "image_uri": f"127.0.0.1:5050/sagewiz-model@sha256:{'a' * 64}", "digest": "sha256:" + "a" * 64})
+    return sandbox_project
+
+
+def test_deploy_creates_everything_and_ledger_confirms_it(deployable, step_ctx):
+    from core import aws
+
+    questions = []
+    out = run_step(step_ctx, "deploy", lambda q, d: questions.append((q, d)) or True)
+    assert out["status"] == "InService" and out["endpoint_name"] == "sagewiz-iris"
+    assert "per hour" in questions[0][1] and "ml.m5.large" in questions[0][0]
+    s3 = aws.client(deployable, "s3")
+    bucket = "sagewiz-123456789012-us-east-1"
+    assert out["bucket"] == bucket
+    assert s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]["BlockPublicPolicy"]
+    rules = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+    assert rules[0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    key = out["model_data_url"].removeprefix(f"s3://{bucket}/")
+    assert s3.head_object(Bucket=bucket, Key=key)["ContentLength"] > 0
+    sm = aws.client(deployable, "sagemaker")
+    model = sm.describe_model(ModelName=out["model_name"])
+    assert model["PrimaryContainer"]["Image"].endswith("@sha256:" + "a" * 64)
+    assert model["ExecutionRoleArn"] == deployable.state.outputs("iam")["role_arn"]
+    statuses = {(e["kind"], e["id"]): e["status"] for e in deployable.state.ledger()}
+    for kind, rid in (("s3_bucket", bucket), ("s3_object", out["model_data_url"]),
+                      ("sagemaker_model", out["model_name"]),
+                      ("sagemaker_endpoint_config", out["endpoint_config"]),
+                      ("sagemaker_endpoint", "sagewiz-iris")):
+        assert statuses[(kind, rid)] == "created"
+    assert get("deploy").verify(step_ctx("deploy"), out) is None
+
+
+def test_redeploy_updates_the_endpoint_and_deletes_the_old_config(deployable, step_ctx, monkeypatch):
+    from core import aws, names
+
+    first = run_step(step_ctx, "deploy")
+    monkeypatch.setattr(names.time, "time", lambda: 4102444800.0)  # a later stamp: new names
+    second = run_step(step_ctx, "deploy")
+    assert second["endpoint_config"] != first["endpoint_config"]
+    sm = aws.client(deployable, "sagemaker")
+    assert sm.describe_endpoint(EndpointName="sagewiz-iris")["EndpointConfigName"] == second["endpoint_config"]
+    configs = [c["EndpointConfigName"] for c in sm.list_endpoint_configs()["EndpointConfigs"]]
+    assert configs == [second["endpoint_config"]]
+
+
+@pytest.mark.parametrize("key,value,message", [
+    ("deploy.instance_type", "ml.m5.huge", "not a SageMaker hosting instance"),
+    ("deploy.bucket", "Bad_Bucket", "not valid for S3"),
+])
+def test_invalid_settings_are_rejected_before_any_call(deployable, step_ctx, key, value, message, monkeypatch):
+    from core import aws
+
+    deployable.settings._values[key] = value  # as if the file had been edited past validation
+    monkeypatch.setattr(aws, "resolve", lambda project: pytest.fail("an AWS call was prepared"))
+    with pytest.raises(StepError, match=message):
+        run_step(step_ctx, "deploy", lambda q, d: pytest.fail("asked before validating"))
+
+
+def test_invalid_endpoint_name_is_rejected(deployable, step_ctx):
+    from core import aws
+
+    deployable.settings._values["deploy.endpoint"] = "-bad_name"
+    with pytest.raises(StepError, match="not valid for SageMaker"):
+        run_step(step_ctx, "deploy")
+    assert aws.client(deployable, "sagemaker").list_models()["Models"] == []
+
+
+def test_image_in_another_region_is_refused(deployable, step_ctx):
+    deployable.state.update_record("push", outputs={
+        "image_uri": f"123456789012.dkr.ecr.eu-west-1.amazonaws.com/sagewiz-model@sha256:{'b' * 64}"})
+    with pytest.raises(StepError, match="eu-west-1 but the endpoint would be in us-east-1"):
+        run_step(step_ctx, "deploy")
+
+
+def test_bucket_in_another_region_is_refused(deployable, step_ctx):
+    from core import aws
+
+    aws.client(deployable, "s3").create_bucket(Bucket="elsewhere-bucket",
+                                               CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    deployable.settings.set("deploy.bucket", "elsewhere-bucket")
+    with pytest.raises(StepError, match="is in eu-west-1, not us-east-1"):
+        run_step(step_ctx, "deploy")
+
+
+def test_unknown_region_is_rejected(sandbox_project, step_ctx):
+    sandbox_project.settings.set("aws.region", "xx-nowhere-9")
+    with pytest.raises(StepError, match="does not offer SageMaker"):
+        run_step(step_ctx, "credentials")
