@@ -84,6 +84,8 @@ FIELDS: tuple[Field, ...] = (
           "an S3 bucket name (3-63 lower-case letters, digits, dots, hyphens) or empty", _pattern(S3_BUCKET)),
     Field("deploy.timeout_minutes", 30, "how long to wait for InService", int, "an integer from 1 to 180",
           lambda v: 1 <= v <= 180),
+    Field("predict.input", "", "rows to send: a .json/.csv file or inline JSON/CSV; empty sends iris test rows", str,
+          "a file path, JSON or CSV text, or empty"),
     Field("cleanup.everything", False, "cleanup also deletes the ECR repository and the IAM role", bool,
           "true or false"),
     Field("sandbox.enabled", False, "run every AWS step against a local emulator", bool, "true or false"),

@@ -1,19 +1,81 @@
-"""The cleanup step: clean up."""
+"""The cleanup step (and `sagewiz cleanup`): delete what sagewiz created in AWS, then check nothing remains."""
 
 from __future__ import annotations
 
 from core.steps.base import Step
 
+ENDPOINT_GONE_TIMEOUT = 600.0
+
 
 class CleanupStep(Step):
     id = "cleanup"
-    title = "Clean up"
+    title = "Clean up AWS"
     group = "AWS"
-    consumes = ()  # it reads the ledger, so nothing makes it stale
+    consumes = ()
+    settings = ("cleanup.everything",)
     explanation = (
-        'Deletes what costs money: the endpoint, its configurations, the models and the S3 objects sagewiz '
-        'created (optionally also the ECR repository and the IAM role), found from the ledger in state and by '
-        'tag, then checks that nothing sagewiz created remains. The tutorial ends by deleting the endpoint '
-        'and the repository by hand. '
+        "An endpoint bills every hour it exists. This step deletes what sagewiz created, found from its ledger "
+        "(even after a crash mid-deploy) and by tag: the endpoint, endpoint configurations, models and the "
+        "model objects in S3 (and the bucket when sagewiz made it and it is empty). With cleanup.everything it "
+        "also deletes the ECR repository and the IAM role. It lists what it will delete, asks, and checks "
+        "afterwards that nothing remains. The tutorial does this by hand in the console."
     )
-    manual = 'aws sagemaker delete-endpoint --endpoint-name sagewiz-iris\naws sagemaker delete-endpoint-config ...\naws sagemaker delete-model ...\naws s3 rm --recursive s3://<bucket>/sagewiz/'
+    manual = ("aws sagemaker delete-endpoint --endpoint-name sagewiz-iris\n"
+              "aws sagemaker delete-endpoint-config --endpoint-config-name ...\n"
+              "aws sagemaker delete-model --model-name ...\n"
+              "aws s3 rm --recursive s3://sagewiz-<account>-<region>/sagewiz/sagewiz-iris\n"
+              "aws ecr delete-repository --repository-name sagewiz-model --force")
+
+    def run(self, ctx):
+        import time
+
+        from core import ledger
+        from core.errors import StepError
+
+        everything = ctx.settings["cleanup.everything"]
+        label = "SANDBOX: " if ctx.project.sandbox else ""
+        clients = ledger.Aws(ctx.project)
+        planned = ledger.discover(ctx.project, clients, everything)
+        if not planned:
+            ctx.log(f"{label}Nothing sagewiz created remains in AWS.")
+            return {"deleted": [], "remaining": [], "sandbox": ctx.project.sandbox}
+        listing = "\n".join(f"  {r.label()}" for r in planned)
+        ctx.log(f"{label}Will delete:\n{listing}")
+        if not ctx.confirm(f"{label}Delete these {len(planned)} resources?", listing):
+            raise StepError("Cleanup declined: nothing was deleted. The endpoint keeps billing until it is deleted.")
+        deleted, problems = [], []
+        for number, resource in enumerate(planned, 1):
+            ctx.check_cancelled()
+            ctx.progress(number - 1, len(planned), resource.label())
+            try:
+                existed = ledger.delete(clients, resource)
+            except Exception as exc:  # keep going: one stuck resource must not hide the others
+                problems.append(f"{resource.label()}: {exc}")
+                ctx.log(f"Could not delete {resource.label()}: {exc}", "error")
+                continue
+            if resource.kind == "sagemaker_endpoint":
+                self._wait_gone(ctx, clients, resource, time.monotonic() + ENDPOINT_GONE_TIMEOUT)
+            ctx.resource_deleted(resource.kind, resource.id)
+            ctx.log(f"Deleted {resource.label()}." if existed else f"{resource.label()} was already gone.")
+            deleted.append(resource.label())
+        ctx.progress(len(planned), len(planned), "checking")
+        remaining = [r.label() for r in ledger.discover(ctx.project, clients, everything)
+                     if ledger.exists(clients, r)]
+        remaining += [r.label() for r in planned if r.label() not in remaining and ledger.exists(clients, r)]
+        if remaining:
+            raise StepError(f"{len(remaining)} resource(s) remain: {'; '.join(remaining)}. "
+                            + (f"Errors: {'; '.join(problems)}. " if problems else "")
+                            + "Run cleanup again, or delete them in the AWS console.")
+        ctx.log(f"{label}Checked: nothing sagewiz created remains (deleted {len(deleted)}).")
+        return {"deleted": deleted, "remaining": remaining, "sandbox": ctx.project.sandbox}
+
+    @staticmethod
+    def _wait_gone(ctx, clients, resource, deadline):
+        """Endpoints delete asynchronously; their configs' billing ends when the endpoint is gone."""
+        import time
+
+        from core import ledger
+
+        while ledger.exists(clients, resource) and time.monotonic() < deadline:
+            ctx.log(f"Waiting for {resource.label()} to be deleted.")
+            ctx.sleep(0.5 if ctx.project.sandbox else 10)

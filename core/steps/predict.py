@@ -1,4 +1,4 @@
-"""The predict step: query the endpoint."""
+"""The predict step: the endpoint's status, then predictions for sample rows beside the local model's."""
 
 from __future__ import annotations
 
@@ -9,10 +9,89 @@ class PredictStep(Step):
     id = "predict"
     title = "Query the endpoint"
     group = "AWS"
-    consumes = ('deploy', 'model')
+    consumes = ("deploy", "model", "push")
+    settings = ("predict.input",)
     explanation = (
-        "Checks the endpoint's status and sends it rows of the iris test split as dataframe_split JSON, "
-        "showing its predictions beside the local model's, like the tutorial's predict.py (which sends a body "
-        'MLflow 2+ no longer accepts). '
+        "Checks the endpoint's status and sends rows from the iris test split (or your own, as JSON or CSV) in "
+        "MLflow's dataframe_split format, then shows the endpoint's predictions beside the local model's. The "
+        "tutorial's predict.py sends pandas-split JSON with boto3's invoke_endpoint. In the SANDBOX the "
+        "emulator's runtime answers with canned bodies, so the request goes to the image running locally."
     )
-    manual = 'aws sagemaker describe-endpoint --endpoint-name sagewiz-iris\naws sagemaker-runtime invoke-endpoint --endpoint-name sagewiz-iris --content-type application/json --body \'{"dataframe_split": ...}\' out.json'
+    manual = ("aws sagemaker describe-endpoint --endpoint-name sagewiz-iris\n"
+              "aws sagemaker-runtime invoke-endpoint --endpoint-name sagewiz-iris --content-type application/json "
+              "--body fileb://payload.json out.json")
+
+    def run(self, ctx):
+        from core import aws, predict_input
+        from core.errors import StepError
+
+        deploy, model = ctx.outputs("deploy"), ctx.outputs("model")
+        endpoint = deploy.get("endpoint_name")
+        if not endpoint:
+            raise StepError("No endpoint is deployed yet; run the deploy step first.")
+        columns = (model.get("input_example") or {}).get("columns") or []
+        if not columns:
+            raise StepError("The model step recorded no input columns; run the model step again.")
+        source = ctx.settings["predict.input"]
+        rows = predict_input.load(source, columns) if source else predict_input.iris_rows(columns)
+        body = predict_input.payload(columns, rows)
+        resolved = aws.resolve(ctx.project)
+        described = aws.client(ctx.project, "sagemaker", resolved=resolved).describe_endpoint(EndpointName=endpoint)
+        status = described["EndpointStatus"]
+        ctx.log(f"Endpoint {endpoint}: {status}.")
+        if status != "InService":
+            raise StepError(f"The endpoint {endpoint} is {status}, not InService; run deploy again.")
+        if ctx.project.sandbox:
+            answer = self._sandbox_invoke(ctx, body)
+        else:
+            answer = self._invoke(ctx, resolved, endpoint, body)
+        predicted = predict_input.predictions(answer)
+        local = self._local(ctx, model, columns, rows)
+        for number, row in enumerate(rows):
+            mine = f" (local model: {local[number]})" if local else ""
+            ctx.log(f"{dict(zip(columns, row))} -> {predicted[number] if number < len(predicted) else '?'}{mine}")
+        return {"status": status, "rows": rows, "columns": columns, "predictions": predicted,
+                "local_predictions": local, "sandbox": ctx.project.sandbox}
+
+    @staticmethod
+    def _invoke(ctx, resolved, endpoint, body):
+        import botocore.exceptions
+
+        from core import aws
+
+        runtime = aws.client(ctx.project, "sagemaker-runtime", resolved=resolved)
+        try:
+            answer = runtime.invoke_endpoint(EndpointName=endpoint, ContentType="application/json",
+                                             Accept="application/json", Body=body)
+        except botocore.exceptions.ClientError as exc:
+            raise aws.api_error(exc, "sagemaker:InvokeEndpoint", f"invoke the endpoint {endpoint}") from None
+        return answer["Body"].read()
+
+    @staticmethod
+    def _sandbox_invoke(ctx, body):
+        """The same request, sent to the pushed image running locally (the emulator's runtime is canned)."""
+        from core.errors import StepError
+
+        try:
+            from core import serving_container
+        except ImportError:
+            raise StepError("SANDBOX predictions need the local serving container, which this build lacks.") from None
+        image = ctx.outputs("push").get("image_uri")
+        ctx.log(f"SANDBOX: sending the request to {image} running locally, as SageMaker would run it.")
+        return serving_container.invoke(ctx, image, body, "application/json")
+
+    @staticmethod
+    def _local(ctx, model, columns, rows):
+        """The local model's predictions for the same rows; empty (with a warning) when it cannot be loaded."""
+        try:
+            import mlflow
+            import pandas as pd
+
+            if model.get("tracking_uri"):
+                mlflow.set_tracking_uri(model["tracking_uri"])
+            predicted = mlflow.pyfunc.load_model(model["model_uri"]).predict(pd.DataFrame(rows, columns=columns))
+            return [float(v) if isinstance(v, (int, float)) or hasattr(v, "__float__") else v for v in
+                    (predicted.tolist() if hasattr(predicted, "tolist") else list(predicted))]
+        except Exception as exc:  # a comparison aid: the endpoint's answer stands without it
+            ctx.log(f"The local model could not be loaded for comparison ({exc}).", "warn")
+            return []

@@ -1,0 +1,57 @@
+"""cleanup against moto server: everything sagewiz created goes, idempotently, even from a partial ledger."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.errors import StepError
+from tests.integration.test_aws_deploy import deployable  # noqa: F401  (fixture)
+from tests.integration.test_aws_iam import run_step
+
+pytestmark = pytest.mark.integration
+
+
+def _remaining(project):
+    from core import aws
+
+    sm, s3 = aws.client(project, "sagemaker"), aws.client(project, "s3")
+    return (sm.list_endpoints()["Endpoints"] + sm.list_endpoint_configs()["EndpointConfigs"]
+            + sm.list_models()["Models"] + s3.list_buckets()["Buckets"])
+
+
+def test_cleanup_deletes_all_then_is_idempotent(deployable, step_ctx, recorder):  # noqa: F811
+    from core import aws
+
+    run_step(step_ctx, "deploy")
+    aws.client(deployable, "ecr").create_repository(repositoryName="sagewiz-model")
+    asked = []
+    out = run_step(step_ctx, "cleanup", lambda q, d: asked.append(d) or True)
+    assert "sagemaker endpoint sagewiz-iris" in asked[0] and out["remaining"] == []
+    assert _remaining(deployable) == []
+    assert aws.client(deployable, "iam").get_role(RoleName="sagewiz-sagemaker-execution")  # kept without --all
+    assert aws.client(deployable, "ecr").describe_repositories()["repositories"]
+    assert all(e["status"] == "deleted" for e in deployable.state.ledger() if e["kind"] != "iam_role")
+
+    deployable.settings.set("cleanup.everything", True)
+    out = run_step(step_ctx, "cleanup")
+    assert out["deleted"] == ["ecr repository sagewiz-model", "iam role sagewiz-sagemaker-execution"]
+    assert aws.client(deployable, "ecr").describe_repositories()["repositories"] == []
+    again = run_step(step_ctx, "cleanup")
+    assert again["remaining"] == [] and any("Nothing sagewiz created remains" in l for l in recorder.lines())
+
+
+def test_cleanup_from_a_partial_ledger(deployable, step_ctx):  # noqa: F811
+    """A crash between intent and confirmation: intents for things that never got created are fine."""
+    run_step(step_ctx, "deploy")
+    state = deployable.state
+    state.upsert_resource("sagemaker_model", "never-created-model", status="intent")
+    state.update_record("deploy", outputs={})
+    out = run_step(step_ctx, "cleanup")
+    assert "sagemaker model never-created-model" in out["deleted"] and _remaining(deployable) == []
+
+
+def test_cleanup_declined_deletes_nothing(deployable, step_ctx):  # noqa: F811
+    run_step(step_ctx, "deploy")
+    with pytest.raises(StepError, match="declined"):
+        run_step(step_ctx, "cleanup", lambda q, d: False)
+    assert len(_remaining(deployable)) == 4
