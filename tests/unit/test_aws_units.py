@@ -1,0 +1,105 @@
+"""Unit tests of the AWS area's pure logic: sandbox decision, identity kinds, names, prices, user rows."""
+
+from __future__ import annotations
+
+import pytest
+
+from core import aws, names, predict_input, pricing
+from core.errors import StepError
+
+pytestmark = pytest.mark.unit
+
+COLUMNS = ["petal length (cm)", "petal width (cm)"]
+
+
+@pytest.fixture
+def no_credentials(monkeypatch, tmp_path):
+    for name in aws.CREDENTIAL_ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("AWS_CONFIG_FILE", raising=False)
+    monkeypatch.delenv("AWS_SHARED_CREDENTIALS_FILE", raising=False)
+    monkeypatch.setattr(aws, "_keyring_pair", lambda: None)
+
+
+def test_no_credentials_means_sandbox_with_a_notice(project, no_credentials):
+    assert aws.decide_sandbox(project) == aws.SANDBOX_NOTICE
+    assert project.sandbox
+
+
+def test_any_credential_source_keeps_real_aws(project, no_credentials, monkeypatch, tmp_path):
+    monkeypatch.setenv("AWS_PROFILE", "work")
+    assert aws.decide_sandbox(project) is None and not project.sandbox
+    monkeypatch.delenv("AWS_PROFILE")
+    (tmp_path / ".aws").mkdir()
+    (tmp_path / ".aws" / "credentials").write_text("[default]\n")
+    assert aws.decide_sandbox(project) is None and not project.sandbox
+
+
+def test_an_explicit_choice_is_respected(project, no_credentials):
+    (project.root / "sagewiz.toml").write_text("[sandbox]\nenabled = false\n")
+    assert aws.decide_sandbox(project) is None and not project.sandbox
+
+
+@pytest.mark.parametrize("arn,kind", [
+    ("arn:aws:iam::123456789012:user/alice", "user"),
+    ("arn:aws:sts::123456789012:assumed-role/Admin/alice@example.com", "role"),
+    ("arn:aws:iam::123456789012:root", "root"),
+])
+def test_principal_type(arn, kind):
+    assert aws.principal_type(arn) == kind
+
+
+def test_assumed_role_simulates_as_its_role():
+    from core.iam_policy import principal_for_simulation
+
+    assert principal_for_simulation("arn:aws:sts::1:assumed-role/Admin/s") == "arn:aws:iam::1:role/Admin"
+
+
+@pytest.mark.parametrize("name", ["-x", "a_b", "x" * 64, ""])
+def test_bad_sagemaker_names(name):
+    with pytest.raises(StepError, match="not valid for SageMaker"):
+        names.sagemaker_name(name, "endpoint")
+
+
+def test_versioned_names_fit_63_characters():
+    assert len(names.versioned("e" * 63, "model")) <= 63
+
+
+def test_prices_are_dated_and_unknown_types_rejected():
+    estimate = pricing.estimate("ml.m5.large", "us-east-1", 2)
+    assert estimate.per_hour == pytest.approx(0.23) and estimate.date
+    assert "per hour" in estimate.sentence("ml.m5.large", 2, "us-east-1")
+    assert pricing.estimate("ml.m5.large", "sa-east-1").per_hour is None
+    with pytest.raises(StepError, match="ml.m5.large"):
+        pricing.check_instance_type("ml.m5.huge")
+
+
+@pytest.mark.parametrize("text", [
+    '[[1.4, 0.2], [5.1, 1.8]]',
+    '[{"petal length (cm)": 1.4, "petal width (cm)": 0.2}, {"petal length (cm)": 5.1, "petal width (cm)": 1.8}]',
+    '{"columns": ["petal length (cm)", "petal width (cm)"], "data": [[1.4, 0.2], [5.1, 1.8]]}',
+    'petal width (cm),petal length (cm)\n0.2,1.4\n1.8,5.1\n',
+])
+def test_user_rows_in_every_form(text):
+    assert predict_input.parse(text, COLUMNS) == [[1.4, 0.2], [5.1, 1.8]]
+
+
+@pytest.mark.parametrize("text,message", [
+    ("[[1.4]]", "Row 1 has 1 values"),
+    ('[{"petal length (cm)": 1}]', "lacks petal width"),
+    ("[[1.4, 'x']]", "not valid JSON"),
+    ('[[1.4, "x"]]', "'x' is not a number"),
+    ("a,b\n1,2\n", "header lacks petal length"),
+    ("petal length (cm),petal width (cm)\n1\n", "CSV line 2 has 1 values"),
+    ("", "empty"),
+])
+def test_malformed_rows_say_what_is_wrong(text, message):
+    with pytest.raises(StepError, match=message):
+        predict_input.parse(text, COLUMNS)
+
+
+def test_iris_rows_come_from_the_test_split():
+    rows = predict_input.iris_rows(COLUMNS, 3)
+    assert len(rows) == 3 and all(len(r) == 2 for r in rows)
+    assert predict_input.predictions(b'{"predictions": [0.1, 1.9]}') == [0.1, 1.9]
