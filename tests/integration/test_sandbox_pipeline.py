@@ -1,0 +1,43 @@
+"""The whole pipeline headless in the SANDBOX, environment to cleanup, with real predictions from the local
+container; then nothing it started is left running."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_run_sandbox_yes_goes_through_all_steps(project_dir, free_tracking_port=None):
+    from tests.conftest import free_port
+
+    env = {**os.environ, "CI": os.environ.get("CI", "")}
+    argv = [sys.executable, "-m", "tui.cli", "run", "--sandbox", "--yes", "--project-dir", str(project_dir),
+            "--set", f"tracking.port={free_port()}", "--set", "cleanup.everything=true"]
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=1500)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "SANDBOX" in done.stdout
+    state = json.loads((project_dir / ".sagewiz" / "state.json").read_text())
+    assert all(state["steps"][s]["status"] == "done" for s in state["steps"])
+    predict = state["steps"]["predict"]["outputs"]
+    assert predict["predictions"] and predict["local_predictions"]
+    assert predict["predictions"] == pytest.approx(predict["local_predictions"], rel=1e-6)
+    assert state["steps"]["cleanup"]["outputs"]["remaining"] == []
+    assert state["services"] == {}
+    for log in (project_dir / ".sagewiz" / "sandbox").glob("*.log"):
+        assert log.exists()
+    secret_free = (project_dir / ".sagewiz" / "state.json").read_text()
+    assert "sagewiz-sandbox-credentials-not-secret-0" not in secret_free
