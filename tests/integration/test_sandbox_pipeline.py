@@ -13,18 +13,10 @@ import pytest
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
-def test_run_sandbox_yes_goes_through_all_steps(project_dir, free_tracking_port=None):
+def test_run_sandbox_yes_goes_through_all_steps(project_dir):
     from tests.conftest import free_port
 
-    env = {**os.environ, "CI": os.environ.get("CI", "")}
+    env = dict(os.environ)
     argv = [sys.executable, "-m", "tui.cli", "run", "--sandbox", "--yes", "--project-dir", str(project_dir),
             "--set", f"tracking.port={free_port()}", "--set", "cleanup.everything=true"]
     done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=1500)
@@ -36,8 +28,6 @@ def test_run_sandbox_yes_goes_through_all_steps(project_dir, free_tracking_port=
     assert predict["predictions"] and predict["local_predictions"]
     assert predict["predictions"] == pytest.approx(predict["local_predictions"], rel=1e-6)
     assert state["steps"]["cleanup"]["outputs"]["remaining"] == []
-    assert state["services"] == {}
-    for log in (project_dir / ".sagewiz" / "sandbox").glob("*.log"):
-        assert log.exists()
+    assert state["services"] == {}  # the emulator and registry it started were stopped
     secret_free = (project_dir / ".sagewiz" / "state.json").read_text()
     assert "sagewiz-sandbox-credentials-not-secret-0" not in secret_free
