@@ -287,15 +287,30 @@ def cmd_doctor(args) -> int:
 
 
 def cmd_explain(args) -> int:
-    from rich.markdown import Markdown
-
     from core.steps import get
 
     step = get(args.step)
     out = console()
     out.print(f"[bold]{step.title}[/] ({step.id}, {step.group})\n")
     out.print(step.explanation.strip() + "\n")
-    out.print(Markdown(f"```\n{step.equivalent(None)}\n```"))
+    with open_project(args, readonly=True) as project:
+        out.print(step.equivalent(project), markup=False, soft_wrap=True)
+    return EXIT_OK
+
+
+def cmd_export(args) -> int:
+    from core.errors import StepError
+    from core.export import export
+
+    out = console()
+    with open_project(args, readonly=True) as project:
+        try:
+            written = export(project, args.directory)
+        except StepError as exc:
+            out.print(f"[red]{exc}[/]")
+            return EXIT_STEP_FAILED
+    out.print(f"Wrote {len(written)} files to [bold]{args.directory}[/]: {', '.join(p.name for p in written)}.")
+    out.print(f"Read {args.directory / 'README.md'} for the order to run them.")
     return EXIT_OK
 
 
@@ -307,7 +322,7 @@ def cmd_tui(args) -> int:
 
 COMMANDS = {"steps": cmd_steps, "run": cmd_run, "status": cmd_status, "logs": cmd_logs,
             "credentials": cmd_credentials, "cleanup": cmd_cleanup, "doctor": cmd_doctor,
-            "explain": cmd_explain, None: cmd_tui}
+            "explain": cmd_explain, "export": cmd_export, None: cmd_tui}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -96,6 +96,8 @@ class Step:
         """None while the outputs still hold; otherwise why they no longer do."""
         return None
 
-    def equivalent(self, ctx: StepContext | None) -> str:
-        """The manual commands with the project's values filled in; never a secret."""
-        return self.manual
+    def equivalent(self, ctx: "StepContext | Project | None") -> str:
+        """The manual commands with the project's values filled in (from a context or a project); never a secret."""
+        from core import equivalents
+
+        return equivalents.render(self.id, getattr(ctx, "project", ctx)) or self.manual

@@ -1,0 +1,118 @@
+"""`sagewiz export`: runnable scripts of the whole deployment, filled with the project's current values.
+
+The scripts import only mlflow, scikit-learn, boto3 and docker, and take AWS credentials from the default
+chain. Values come from `core.equivalents.values` (settings and step outputs, never a secret); a last check
+refuses to write a file that contains the secret key stored in the keyring.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from core.errors import StepError
+
+if TYPE_CHECKING:
+    from core.project import Project
+
+# Each script's constants (filled in at its `__VALUES__` line) and the values they come from.
+CONSTANTS = {
+    "TRACKING_URI": "tracking_uri", "EXPERIMENT": "experiment", "RUN_NAME": "run_name",
+    "N_ESTIMATORS": "n_estimators", "MODEL_URI": "model_uri", "REGION": "region", "REPOSITORY": "repository",
+    "IMAGE_URI": "image_uri", "ROLE_ARN": "role_arn", "ROLE_NAME": "role_name", "ENDPOINT": "endpoint",
+    "BUCKET": "bucket", "PREFIX": "prefix", "INSTANCE_TYPE": "instance_type", "INSTANCE_COUNT": "instance_count",
+    "INPUT_EXAMPLE": "input_example", "EVERYTHING": "everything",
+    "KNOWN_ENDPOINT_CONFIGS": "known_endpoint_configs", "KNOWN_MODELS": "known_models",
+}
+SCRIPTS = {
+    "train.py": ("TRACKING_URI", "EXPERIMENT", "RUN_NAME", "N_ESTIMATORS", "MODEL_NAME"),
+    "build_and_push.py": ("TRACKING_URI", "MODEL_URI", "REGION", "REPOSITORY"),
+    "deploy.py": ("TRACKING_URI", "MODEL_URI", "REGION", "IMAGE_URI", "ROLE_ARN", "ENDPOINT", "BUCKET", "PREFIX",
+                  "INSTANCE_TYPE", "INSTANCE_COUNT"),
+    "predict.py": ("REGION", "ENDPOINT", "INPUT_EXAMPLE"),
+    "cleanup.py": ("REGION", "ENDPOINT", "BUCKET", "PREFIX", "REPOSITORY", "ROLE_NAME", "KNOWN_ENDPOINT_CONFIGS",
+                   "KNOWN_MODELS", "EVERYTHING"),
+}
+
+
+def _template(name: str) -> str:
+    return resources.files("core").joinpath("data", "export", name).read_text(encoding="utf-8")
+
+
+def _known(project: "Project", values: dict[str, Any], kind: str, output: str) -> list[str]:
+    """Names of one kind of SageMaker resource: the deploy step's output plus live ledger entries."""
+    names = {values[output]} if values.get(output) else set()
+    names |= {r["id"] for r in project.state.ledger()
+              if r.get("kind", "").replace("-", "_").endswith(kind) and r.get("status") in ("intent", "created")}
+    return sorted(names)
+
+
+def _script(name: str, values: dict[str, Any]) -> str:
+    from core.equivalents import MODEL_ARTIFACT
+
+    constants = {**{const: values[key] for const, key in CONSTANTS.items()}, "MODEL_NAME": MODEL_ARTIFACT}
+    block = "\n".join(f"{const} = {constants[const]!r}" for const in SCRIPTS[name])
+    return _template(name).replace("__VALUES__", "# Values of this project, written by `sagewiz export`.\n" + block)
+
+
+def _readme(values: dict[str, Any]) -> str:
+    note = ""
+    if values["sandbox"]:
+        note = ("\n**SANDBOX**: this project ran against a local AWS emulator, so the account, role and image "
+                "above are the emulator's. To rehearse against it: `export AWS_ENDPOINT_URL="
+                f"{values['sandbox_aws_endpoint'] or 'http://127.0.0.1:PORT'} AWS_ACCESS_KEY_ID=testing "
+                "AWS_SECRET_ACCESS_KEY=testing`; for AWS, run build_and_push.py first and pass its image to "
+                "deploy.py with --image-uri.\n")
+    text = _template("README.md").replace("__SANDBOX_NOTE__", note)
+    for key, value in values.items():
+        text = text.replace(f"__{key.upper()}__", "<not known yet>" if value is None else str(value))
+    return text
+
+
+def files(project: "Project") -> dict[str, str]:
+    """Every exported file's name and text."""
+    from core.equivalents import TRUST_POLICY, dockerfile, values as project_values
+
+    values = project_values(project)
+    values["known_endpoint_configs"] = _known(project, values, "endpoint_config", "endpoint_config")
+    values["known_models"] = _known(project, values, "model", "model_name")
+    out = {name: _script(name, values) for name in SCRIPTS}
+    out["Dockerfile"] = dockerfile(values)
+    out["trust-policy.json"] = json.dumps(TRUST_POLICY, indent=2) + "\n"
+    if values["policy_document"]:
+        out["iam-policy.json"] = json.dumps(values["policy_document"], indent=2) + "\n"
+    out["README.md"] = _readme(values)
+    return out
+
+
+def _stored_secrets() -> list[str]:
+    from core import aws_keys
+    from core.secrets import SecretsUnavailable
+
+    try:
+        pair = aws_keys.load()
+    except SecretsUnavailable:
+        return []
+    return [pair[1]] if pair else []
+
+
+def export(project: "Project", directory: Path) -> list[Path]:
+    """Write the files into `directory` (created if needed; files of the same name are replaced)."""
+    content = files(project)
+    for secret in _stored_secrets():
+        leaking = [name for name, text in content.items() if secret in text]
+        if leaking:
+            raise StepError(f"Nothing was exported: {', '.join(leaking)} would contain your secret access key. "
+                            "Check the project's settings and sagewiz.toml for a pasted key and remove it.")
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, text in content.items():
+        path = directory / name
+        path.write_text(text, encoding="utf-8")
+        if name.endswith(".py"):
+            os.chmod(path, 0o755)
+        written.append(path)
+    return written
