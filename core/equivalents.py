@@ -98,6 +98,12 @@ def dockerfile(v: dict[str, Any]) -> str:
     return template.replace("__PYTHON_MINOR__", v["python_minor"] or "3.11")
 
 
+def _local_image(v: _Shown) -> str:
+    """The local image reference: the image step's tag (a full reference or a bare tag), else repository:latest."""
+    tag = v.get("image_tag") or "latest"
+    return tag if ":" in tag else f"{v['repository']}:{tag}"
+
+
 def _aws(v: _Shown) -> str:
     """Options every aws CLI call here needs: region, profile, and the emulator in the sandbox."""
     extra = f" --profile {v['profile']}" if v.get("profile") else ""
@@ -191,12 +197,11 @@ def _iam(v: _Shown) -> str:
 def _image(v: _Shown) -> str:
     return (f"mlflow artifacts download --artifact-uri {v['model_uri']} --dst-path model\n"
             f"cat > Dockerfile <<'EOF'\n{dockerfile(v).rstrip()}\nEOF\n"
-            f"docker build --platform linux/amd64 -t {v['repository']}:{v.get('image_tag') or 'latest'} .")
+            f"docker build --platform linux/amd64 -t {_local_image(v)} .")
 
 
 def _smoke(v: _Shown) -> str:
-    tag = f"{v['repository']}:{v.get('image_tag') or 'latest'}"
-    return (f"docker run --rm -d --name smoke -p 8080:8080 {tag} serve\n"
+    return (f"docker run --rm -d --name smoke -p 8080:8080 {_local_image(v)} serve\n"
             "curl http://127.0.0.1:8080/ping\n"
             f"python predict.py --local-url http://127.0.0.1:8080   # or: curl -H 'Content-Type: application/json' "
             f"-d '{_request(v)}' http://127.0.0.1:8080/invocations\n"
@@ -212,7 +217,7 @@ def _push(v: _Shown) -> str:
     repo, registry = v["repository"], str(v["repository_uri"]).split("/", 1)[0]
     return (f"aws ecr create-repository {_aws(v)} --repository-name {repo}   # once\n"
             f"aws ecr get-login-password {_aws(v)} | docker login --username AWS --password-stdin {registry}\n"
-            f"docker tag {repo}:{v.get('image_tag') or 'latest'} {v['repository_uri']}:latest\n"
+            f"docker tag {_local_image(v)} {v['repository_uri']}:latest\n"
             f"docker push {v['repository_uri']}:latest\n"
             f"# pushed as {v['image_uri']}")
 

@@ -287,14 +287,18 @@ def cmd_doctor(args) -> int:
 
 
 def cmd_explain(args) -> int:
+    from core.engine import refuse
+    from core.events import EventBus
     from core.steps import get
+    from core.steps.base import StepContext
 
     step = get(args.step)
     out = console()
     out.print(f"[bold]{step.title}[/] ({step.id}, {step.group})\n")
     out.print(step.explanation.strip() + "\n")
     with open_project(args, readonly=True) as project:
-        out.print(step.equivalent(project), markup=False, soft_wrap=True)
+        ctx = StepContext(project, step.id, EventBus(), threading.Event(), refuse)  # read-only: nothing runs
+        out.print(step.equivalent(ctx), markup=False, soft_wrap=True)
     return EXIT_OK
 
 
