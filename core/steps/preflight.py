@@ -1,8 +1,15 @@
-"""The preflight step: preflight checks."""
+"""The preflight step: every prerequisite check at once, each bounded by its own timeout."""
 
 from __future__ import annotations
 
-from core.steps.base import Step
+from dataclasses import asdict
+from typing import Any
+
+from core.checks import run_checks
+from core.errors import StepError
+from core.steps.base import Step, StepContext
+
+LEVEL = {"ok": "info", "warn": "warn", "fail": "error"}
 
 
 class PreflightStep(Step):
@@ -17,3 +24,14 @@ class PreflightStep(Step):
         'show up now, not half way through a deployment. '
     )
     manual = 'docker version\nlsof -i :5000\naws sts get-caller-identity\ndf -h .'
+
+    def run(self, ctx: StepContext) -> dict[str, Any]:
+        results = run_checks(ctx.project)
+        for r in results:
+            fix = f" Fix: {r.fix}" if r.fix and r.status != "ok" else ""
+            ctx.log(f"{r.status.upper():4} {r.name}: {r.detail} ({r.seconds:.2f} s).{fix}", LEVEL[r.status])
+        failed = [r for r in results if r.status == "fail"]
+        if failed:
+            raise StepError("Preflight found problems to fix first: " +
+                            "; ".join(f"{r.name}: {r.detail}. Fix: {r.fix}" for r in failed))
+        return {"checks": [{**asdict(r), "seconds": round(r.seconds, 3)} for r in results]}

@@ -1,0 +1,177 @@
+"""The embedded `mlflow server` child: start it, wait for /health, follow its log, supervise and stop it.
+
+The server writes to a log file (not a pipe), so it outlives the wizard when `tracking.keep_running` is set;
+its PID goes into state, so the next wizard finds it and reuses it while it answers.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+from core.errors import Cancelled, StepError
+
+if TYPE_CHECKING:
+    from core.project import Project
+
+SERVICE = "mlflow"
+START_TIMEOUT = 90.0
+
+
+def probe(url: str, timeout: float = 1.0) -> str | None:
+    """The MLflow version when `url` is an MLflow server that answers /health, else None."""
+    try:
+        with urllib.request.urlopen(url.rstrip("/") + "/health", timeout=timeout) as response:
+            if response.status != 200 or response.read(16).strip() != b"OK":
+                return None
+        with urllib.request.urlopen(url.rstrip("/") + "/version", timeout=timeout) as response:
+            version = response.read(64).decode("ascii", "replace").strip()
+    except (OSError, ValueError, urllib.error.HTTPError):
+        return None
+    return version if version[:1].isdigit() else None
+
+
+def alive(pid: int) -> bool:
+    """True while `pid` runs and is an mlflow process (a recycled PID is not our server)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        status = Path(f"/proc/{pid}/stat").read_text().split(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return status != "Z" and b"mlflow" in cmdline
+
+
+def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """This process's environment without AWS credentials: MLflow children work locally and need none."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") or k == "AWS_CA_BUNDLE"}
+    env.update(extra or {})
+    return env
+
+
+def argv(project: "Project", host: str, port: int) -> list[str]:
+    """The server command: sqlite store and artifact directory under `.sagewiz/mlflow`, one worker."""
+    store = project.mlflow_dir
+    return [sys.executable, "-m", "mlflow", "server", "--host", host, "--port", str(port),
+            "--backend-store-uri", f"sqlite:///{store / 'mlflow.db'}",
+            "--artifacts-destination", str(store / "artifacts"), "--workers", "1"]
+
+
+def start(project: "Project", host: str, port: int) -> tuple[subprocess.Popen, Path]:
+    """Start the server in its own session, output appended to `.sagewiz/logs/mlflow-server.log`."""
+    project.mlflow_dir.mkdir(parents=True, exist_ok=True)
+    project.logs_dir.mkdir(parents=True, exist_ok=True)
+    log_path = project.logs_dir / "mlflow-server.log"
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(argv(project, host, port), cwd=project.mlflow_dir, env=child_env(),
+                                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+    return proc, log_path
+
+
+def wait_healthy(url: str, proc: subprocess.Popen, log_path: Path, cancel: threading.Event,
+                 timeout: float = START_TIMEOUT) -> str:
+    """Poll /health until it answers; the server exiting, the timeout or a cancel end the wait with a sentence."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise StepError(f"The MLflow server exited while starting (code {proc.returncode}): "
+                            f"{tail(log_path)}. The full output is in {log_path}.")
+        version = probe(url)
+        if version:
+            return version
+        if cancel.wait(0.25):
+            raise Cancelled("The step was cancelled while the MLflow server started.")
+    raise StepError(f"The MLflow server did not answer {url}/health within {timeout:.0f} s; "
+                    f"see {log_path} for its output.")
+
+
+def tail(log_path: Path, lines: int = 3) -> str:
+    try:
+        text = log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return "no output"
+    return " | ".join(line.strip() for line in text[-lines:]) or "no output"
+
+
+def stop(pid: int, grace: float = 5.0) -> None:
+    """SIGTERM the server's process group, SIGKILL after `grace` seconds; reaps it when it is our child."""
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(pid, sig)
+        except (ProcessLookupError, PermissionError):
+            return
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            try:
+                if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                    return
+            except ChildProcessError:  # started by an earlier wizard: not ours to reap
+                if not alive(pid):
+                    return
+            time.sleep(0.05)
+
+
+class LogFollower:
+    """Forwards lines appended to the server's log file to a sink until stopped (the step's log view)."""
+
+    def __init__(self, path: Path, sink: Callable[[str], None], from_start: bool = False) -> None:
+        self.path = path
+        self.sink = sink
+        self._stop = threading.Event()
+        self._offset = 0 if from_start or not path.exists() else path.stat().st_size
+        self._thread = threading.Thread(target=self._run, name="mlflow-log", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        pending = ""
+        while True:
+            stopping = self._stop.wait(0.1)
+            try:
+                with open(self.path, encoding="utf-8", errors="replace") as handle:
+                    handle.seek(self._offset)
+                    chunk = handle.read()
+                    self._offset = handle.tell()
+            except OSError:
+                chunk = ""
+            pending += chunk
+            *lines, pending = pending.split("\n")
+            for line in lines:
+                if line.strip():
+                    self.sink(line.rstrip())
+            if stopping:
+                return
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+
+
+class Supervisor:
+    """Watches one server PID and calls `on_death(code)` once if it exits before `release()`."""
+
+    def __init__(self, pid: int, proc: subprocess.Popen | None, on_death: Callable[[int | None], None]) -> None:
+        self.pid = pid
+        self._proc = proc
+        self._on_death = on_death
+        self._released = threading.Event()
+        threading.Thread(target=self._watch, name=f"mlflow-supervise-{pid}", daemon=True).start()
+
+    def _watch(self) -> None:
+        while not self._released.wait(0.5):
+            code = self._proc.poll() if self._proc is not None else None
+            if code is not None or (self._proc is None and not alive(self.pid)):
+                if not self._released.is_set():
+                    self._on_death(code)
+                return
+
+    def release(self) -> None:
+        """Stop watching: the wizard stops the server on purpose, or leaves it running."""
+        self._released.set()
