@@ -43,6 +43,7 @@ def values(project: "Project") -> dict[str, Any]:
     return {
         "tracking_uri": _first(tracking.get("tracking_uri"), model.get("tracking_uri"), s["tracking.uri"],
                                f"http://{s['tracking.host']}:{s['tracking.port']}"),
+        "mlflow_store": str(project.mlflow_dir),
         "experiment": s["train.experiment"],
         "run_name": s["train.run_name"],
         "n_estimators": s["train.n_estimators"],
@@ -134,16 +135,23 @@ def _preflight(v: _Shown) -> str:
             "df -h .")
 
 
+def local_server(v: dict[str, Any]) -> str | None:
+    """The `mlflow server` command of the embedded tracking server (None for a server of the user's own)."""
+    from urllib.parse import urlsplit
+
+    where = urlsplit(v["tracking_uri"])
+    if where.scheme != "http" or where.hostname not in ("127.0.0.1", "localhost"):
+        return None
+    return (f"mlflow server --host {where.hostname} --port {where.port or 80} \\\n"
+            f"  --backend-store-uri sqlite:///{v['mlflow_store']}/mlflow.db \\\n"
+            f"  --artifacts-destination {v['mlflow_store']}/artifacts")
+
+
 def _tracking(v: _Shown) -> str:
-    uri = v["tracking_uri"]
-    if not uri.startswith("http://127.0.0.1") and not uri.startswith("http://localhost"):
+    uri, server = v["tracking_uri"], local_server(v)
+    if server is None:
         return f"export MLFLOW_TRACKING_URI={uri}\nmlflow experiments search   # check the server answers"
-    host, port = uri.split("//", 1)[1].split(":")
-    return (f"mlflow server --host {host} --port {port} \\\n"
-            "  --backend-store-uri sqlite:///.sagewiz/mlflow/mlflow.db \\\n"
-            "  --default-artifact-root .sagewiz/mlflow/artifacts\n"
-            f"curl {uri}/health\n"
-            f"export MLFLOW_TRACKING_URI={uri}   # open {uri} in a browser")
+    return f"{server}\ncurl {uri}/health\nexport MLFLOW_TRACKING_URI={uri}   # open {uri} in a browser"
 
 
 def _train(v: _Shown) -> str:

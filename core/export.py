@@ -66,6 +66,13 @@ def _readme(values: dict[str, Any]) -> str:
                 f"{values['sandbox_aws_endpoint'] or 'http://127.0.0.1:PORT'} AWS_ACCESS_KEY_ID=testing "
                 "AWS_SECRET_ACCESS_KEY=testing`; for AWS, run build_and_push.py first and pass its image to "
                 "deploy.py with --image-uri.\n")
+    from core.equivalents import local_server
+
+    server = local_server(values)
+    if server:
+        note += ("\nThe model is in the MLflow server at the tracking URI above. sagewiz stops the server it "
+                 "started when it exits; start it again before train.py, build_and_push.py and deploy.py:\n\n"
+                 f"```\n{server}\n```\n")
     text = _template("README.md").replace("__SANDBOX_NOTE__", note)
     for key, value in values.items():
         text = text.replace(f"__{key.upper()}__", "<not known yet>" if value is None else str(value))

@@ -143,6 +143,8 @@ def test_exported_values_are_the_projects(deployed):
     assert f"INPUT_EXAMPLE = {EXAMPLE!r}" in content["predict.py"]
     assert "EXPERIMENT = 'my-exp'" in content["train.py"]
     assert "SANDBOX" not in content["README.md"] and ROLE_ARN in content["README.md"]
+    assert f"mlflow server --host 127.0.0.1 --port 5123 \\\n  --backend-store-uri sqlite:///{deployed.mlflow_dir}/mlflow.db" \
+        in content["README.md"]  # the embedded server stops with sagewiz: the README says how to start it
 
 
 def test_the_ledger_adds_resources_to_clean_up(deployed):
