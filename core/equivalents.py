@@ -233,7 +233,8 @@ def _push(v: _Shown) -> str:
 def _deploy(v: _Shown) -> str:
     a = _aws(v)
     return (f"aws s3 mb s3://{v['bucket']} {a}\n"
-            f"tar -C model -czf model.tar.gz . && aws s3 cp model.tar.gz s3://{v['bucket']}/{v['prefix']}/model.tar.gz {a}\n"
+            f"tar -C model -czf model.tar.gz .   # the model directory from the image step\n"
+            f"aws s3 cp model.tar.gz {v['model_data_url']} {a}\n"
             f"aws sagemaker create-model {a} --model-name {v['model_name']} \\\n"
             f"  --execution-role-arn {v['role_arn']} \\\n"
             f"  --primary-container Image={v['image_uri']},ModelDataUrl={v['model_data_url']}\n"

@@ -62,24 +62,24 @@ def test_every_step_renders_before_anything_ran_with_placeholders(project):
     for step in STEPS:
         text = equivalents.render(step.id, project)
         assert text and text != step.manual, step.id
-    assert "<role_arn>" in get("deploy").equivalent(project)
+    assert "<role_arn>" in Step.equivalent(get("deploy"), project)
     assert "--region us-east-1" in equivalents.render("credentials", project)
 
 
 def test_deploy_and_predict_show_the_projects_values(deployed):
-    deploy = get("deploy").equivalent(deployed)
+    deploy = equivalents.render("deploy", deployed)
     for value in (ROLE_ARN, IMAGE, "my-endpoint-20250101-000000", "s3://my-bucket/sagewiz/my-endpoint/m/model.tar.gz",
                   "--region eu-west-1", "InstanceType=ml.m5.large"):
         assert value in deploy
-    predict = get("predict").equivalent(deployed)
+    predict = equivalents.render("predict", deployed)
     assert 'EndpointName="my-endpoint"' in predict
     assert json.dumps({"dataframe_split": EXAMPLE}) in predict
 
 
 def test_equivalent_accepts_a_step_context(deployed):
     ctx = StepContext(deployed, "deploy", EventBus(), threading.Event(), lambda q, d: True)
-    assert get("deploy").equivalent(ctx) == get("deploy").equivalent(deployed)
-    assert ROLE_ARN in get("deploy").equivalent(ctx)
+    assert Step.equivalent(get("deploy"), ctx) == Step.equivalent(get("deploy"), deployed)
+    assert ROLE_ARN in Step.equivalent(get("deploy"), ctx)
 
 
 def test_credentials_show_the_identity_call_and_no_key(deployed):
@@ -89,34 +89,34 @@ def test_credentials_show_the_identity_call_and_no_key(deployed):
 
 
 def test_iam_shows_the_trust_and_the_roles_policy(deployed):
-    text = get("iam").equivalent(deployed)
+    text = equivalents.render("iam", deployed)
     assert '"Service": "sagemaker.amazonaws.com"' in text and '"Sid": "PullModelImage"' in text
     assert "put-role-policy --region eu-west-1 --role-name my-role" in text
     deployed.settings.set("iam.policy", "managed")
     deployed.state.update_record("iam", outputs={"role_arn": ROLE_ARN, "role_name": "my-role", "policy": "managed"})
-    managed = get("iam").equivalent(deployed)
+    managed = equivalents.render("iam", deployed)
     assert "attach-role-policy" in managed and "AmazonSageMakerFullAccess" in managed
     assert "put-role-policy" not in managed
 
 
 def test_image_shows_the_dockerfile_for_the_models_python(deployed):
-    text = get("image").equivalent(deployed)
+    text = equivalents.render("image", deployed)
     assert "FROM python:3.12-slim" in text and "--port 8080" in text
     assert "docker build --platform linux/amd64 -t my-repo:abc ." in text
-    assert "docker run --rm -d --name smoke -p 8080:8080 my-repo:abc serve" in get("smoke").equivalent(deployed)
+    assert "docker run --rm -d --name smoke -p 8080:8080 my-repo:abc serve" in equivalents.render("smoke", deployed)
 
 
 def test_sandbox_commands_point_the_aws_cli_at_the_emulator(deployed):
     deployed.settings.set("sandbox.enabled", True)
     deployed.settings.set("sandbox.aws_endpoint", "http://127.0.0.1:4566")
-    assert "--endpoint-url http://127.0.0.1:4566" in get("cleanup").equivalent(deployed)
+    assert "--endpoint-url http://127.0.0.1:4566" in equivalents.render("cleanup", deployed)
 
 
 def test_a_secret_that_reached_state_is_masked(deployed):
     secret = "UnitTestSecretValue/abcdefghijklmnopqrstu"
     redactor.register(secret)
     deployed.state.update_record("deploy", outputs={"endpoint_name": "my-endpoint", "bucket": secret})
-    text = get("cleanup").equivalent(deployed)
+    text = equivalents.render("cleanup", deployed)
     assert secret not in text and "****" in text
 
 

@@ -33,7 +33,8 @@ def sagemaker_leftovers(sagemaker, endpoint: str) -> dict:
                  if e["EndpointName"] == endpoint]
     configs = ours([c["EndpointConfigName"] for c in sagemaker.list_endpoint_configs(
         NameContains=endpoint)["EndpointConfigs"]], endpoint, KNOWN_ENDPOINT_CONFIGS)
-    models = ours([m["ModelName"] for m in sagemaker.list_models(NameContains=endpoint)["Models"]], endpoint, KNOWN_MODELS)
+    models = ours([m["ModelName"] for m in sagemaker.list_models(NameContains=endpoint)["Models"]], endpoint,
+                  KNOWN_MODELS)
     return {"endpoint": endpoints, "endpoint config": sorted(configs), "model": sorted(models)}
 
 
