@@ -15,10 +15,10 @@ if TYPE_CHECKING:
     from core.project import Project
 
 # Deletion order: dependants first.
-ORDER = ("sagemaker_endpoint", "sagemaker_endpoint_config", "sagemaker_model", "s3_object", "s3_bucket",
-         "ecr_repository", "iam_role")
+ORDER = ("sagemaker_endpoint", "sagemaker_endpoint_config", "sagemaker_model", "s3_upload", "s3_object",
+         "s3_bucket", "ecr_repository", "iam_role")
 OPTIONAL = ("ecr_repository", "iam_role")  # only with cleanup.everything
-GONE = ("NoSuchEntity", "NoSuchBucket", "NoSuchKey", "404", "RepositoryNotFoundException", "ResourceNotFound")
+GONE = ("NoSuchEntity", "NoSuchBucket", "NoSuchKey", "NoSuchUpload", "404", "RepositoryNotFoundException", "ResourceNotFound")
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,8 @@ def discover(project: "Project", aws: Aws, everything: bool) -> list[Resource]:
             if _ours(aws, item[arn_key], tag):
                 found[(kind, item[name_key])] = None
     prefix = names.model_prefix(project)
-    for bucket in {rid for kind, rid in found if kind == "s3_bucket"}:
+    buckets = {rid if kind == "s3_bucket" else _split(rid)[0] for kind, rid in found if kind.startswith("s3_")}
+    for bucket in buckets:
         try:
             listing = aws.s3.list_objects_v2(Bucket=bucket, Prefix=prefix + "/")
         except Exception as exc:
@@ -79,6 +80,9 @@ def discover(project: "Project", aws: Aws, everything: bool) -> list[Resource]:
             raise
         for obj in listing.get("Contents", []):
             found[("s3_object", f"s3://{bucket}/{obj['Key']}")] = None
+        # an upload cut short (a crash mid-deploy) leaves parts that bill until aborted
+        for upload in aws.s3.list_multipart_uploads(Bucket=bucket, Prefix=prefix + "/").get("Uploads", []):
+            found[("s3_upload", f"s3://{bucket}/{upload['Key']}?uploadId={upload['UploadId']}")] = None
     resources = [Resource(kind, rid) for kind, rid in found if everything or kind not in OPTIONAL]
     repository = Resource("ecr_repository", project.settings["image.repository"])
     if everything and exists(aws, repository):  # push may have reused a repository it did not record
@@ -106,10 +110,18 @@ def _split(url: str) -> tuple[str, str]:
     return bucket, key
 
 
+def _upload(url: str) -> dict[str, str]:
+    """s3://bucket/key?uploadId=ID as the parameters of the multipart-upload calls."""
+    location, _, upload_id = url.partition("?uploadId=")
+    bucket, key = _split(location)
+    return {"Bucket": bucket, "Key": key, "UploadId": upload_id}
+
+
 DELETERS: dict[str, Callable[[Aws, str], object]] = {
     "sagemaker_endpoint": lambda a, rid: a.sagemaker.delete_endpoint(EndpointName=rid),
     "sagemaker_endpoint_config": lambda a, rid: a.sagemaker.delete_endpoint_config(EndpointConfigName=rid),
     "sagemaker_model": lambda a, rid: a.sagemaker.delete_model(ModelName=rid),
+    "s3_upload": lambda a, rid: a.s3.abort_multipart_upload(**_upload(rid)),
     "s3_object": lambda a, rid: a.s3.delete_object(Bucket=_split(rid)[0], Key=_split(rid)[1]),
     "s3_bucket": _delete_bucket,
     "ecr_repository": lambda a, rid: a.ecr.delete_repository(repositoryName=rid, force=True),
@@ -120,6 +132,7 @@ PROBES: dict[str, Callable[[Aws, str], object]] = {
     "sagemaker_endpoint": lambda a, rid: a.sagemaker.describe_endpoint(EndpointName=rid),
     "sagemaker_endpoint_config": lambda a, rid: a.sagemaker.describe_endpoint_config(EndpointConfigName=rid),
     "sagemaker_model": lambda a, rid: a.sagemaker.describe_model(ModelName=rid),
+    "s3_upload": lambda a, rid: a.s3.list_parts(**_upload(rid)),
     "s3_object": lambda a, rid: a.s3.head_object(Bucket=_split(rid)[0], Key=_split(rid)[1]),
     "s3_bucket": lambda a, rid: a.s3.head_bucket(Bucket=rid),
     "ecr_repository": lambda a, rid: a.ecr.describe_repositories(repositoryNames=[rid]),

@@ -142,7 +142,7 @@ class DeployStep(Step):
         """Create the bucket (public access blocked, encrypted) or check the existing one's region."""
         import botocore.exceptions
 
-        from core import aws, names
+        from core import aws
         from core.errors import StepError
 
         try:
@@ -156,19 +156,31 @@ class DeployStep(Step):
                 raise StepError(f"The bucket {bucket} is in {location}, not {region}; SageMaker reads model data "
                                 "from the endpoint's region only. Set deploy.bucket to a bucket in "
                                 f"{region} (or empty it for sagewiz's default).")
+            ours = any(e["kind"] == "s3_bucket" and e["id"] == bucket and e.get("status") != "deleted"
+                       for e in ctx.state.ledger())
+            if ours:  # a wizard killed right after creating it may not have hardened it yet
+                self._harden(ctx, s3, bucket)
             ctx.log(f"Using bucket s3://{bucket} ({location}).")
             return
         ctx.resource_intent("s3_bucket", bucket, region=region)
         extra = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
         self._call(lambda: s3.create_bucket(Bucket=bucket, **extra), "s3:CreateBucket", f"create the bucket {bucket}")
         ctx.resource_created("s3_bucket", bucket)
-        s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={
-            "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
-            "RestrictPublicBuckets": True})
-        s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={
-            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
-        s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": names.tags(ctx.project)})
+        self._harden(ctx, s3, bucket)
         ctx.log(f"Created bucket s3://{bucket} in {region}: public access blocked, encryption on.")
+
+    def _harden(self, ctx, s3, bucket):
+        """Public access blocked, default encryption, sagewiz's tags: idempotent, for buckets sagewiz made."""
+        from core import names
+
+        self._call(lambda: s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True}), "s3:PutBucketPublicAccessBlock", f"block public access to {bucket}")
+        self._call(lambda: s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]}),
+            "s3:PutEncryptionConfiguration", f"turn on encryption for {bucket}")
+        self._call(lambda: s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": names.tags(ctx.project)}),
+                   "s3:PutBucketTagging", f"tag the bucket {bucket}")
 
     def _upload(self, ctx, s3, bucket, key):
         from core import model_tarball

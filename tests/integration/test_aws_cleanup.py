@@ -55,3 +55,20 @@ def test_cleanup_declined_deletes_nothing(deployable, step_ctx):  # noqa: F811
     with pytest.raises(StepError, match="declined"):
         run_step(step_ctx, "cleanup", lambda q, d: False)
     assert len(_remaining(deployable)) == 4
+
+
+def test_cleanup_aborts_a_cut_short_upload_and_keeps_a_bucket_it_did_not_make(deployable, step_ctx):  # noqa: F811
+    """The user's own bucket (deploy.bucket): sagewiz's objects and unfinished uploads go, the bucket stays."""
+    from core import aws, names
+
+    s3 = aws.client(deployable, "s3")
+    s3.create_bucket(Bucket="users-own-models")
+    s3.put_object(Bucket="users-own-models", Key="theirs.txt", Body=b"not sagewiz's")
+    deployable.settings.set("deploy.bucket", "users-own-models")
+    out = run_step(step_ctx, "deploy")
+    key = f"{names.model_prefix(deployable)}/{out['model_name']}/model.tar.gz"
+    s3.create_multipart_upload(Bucket="users-own-models", Key=key + ".retry")  # as if killed mid-upload
+    cleaned = run_step(step_ctx, "cleanup")
+    assert any(d.startswith("s3 upload s3://users-own-models/") for d in cleaned["deleted"])
+    assert s3.list_multipart_uploads(Bucket="users-own-models").get("Uploads", []) == []
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket="users-own-models")["Contents"]] == ["theirs.txt"]

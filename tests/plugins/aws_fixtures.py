@@ -60,6 +60,16 @@ def moto_url():
     proc.wait(timeout=10)
 
 
+def sandbox_client(url: str, service: str):
+    """A boto3 client on the moto server at `url` with the sandbox credentials, as the test's own eyes."""
+    import boto3
+
+    from core.aws import SANDBOX_KEY_ID, SANDBOX_SECRET
+
+    return boto3.client(service, endpoint_url=url, region_name="us-east-1", aws_access_key_id=SANDBOX_KEY_ID,
+                        aws_secret_access_key=SANDBOX_SECRET)
+
+
 def moto_reset(url: str) -> None:
     urllib.request.urlopen(urllib.request.Request(url + "/moto-api/reset", method="POST"), timeout=30).close()
 

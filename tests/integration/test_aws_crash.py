@@ -1,0 +1,185 @@
+"""A wizard SIGKILLed during deploy: `sagewiz cleanup` still removes everything it made in the emulator,
+and a resumed run creates nothing twice.
+
+The wizard runs as a real `sagewiz run` subprocess against the session's moto server (sandbox.aws_endpoint),
+so the emulator, and what the killed wizard created in it, outlive the wizard."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.plugins.aws_fixtures import moto_reset, sandbox_client
+
+pytestmark = pytest.mark.integration
+
+ROLE = "sagewiz-sagemaker-execution"
+DONE_BEFORE = ("environment", "preflight", "tracking", "train", "model", "image", "smoke", "push")
+
+
+@pytest.fixture
+def crashable(project_dir, moto_url, tmp_path):
+    """A project whose steps up to push are done: a model directory (large enough that packing it takes a
+    second) and an image by digest in the emulator's ECR; credentials, iam and deploy are pending."""
+    from core.project import Project
+
+    moto_reset(moto_url)
+    (project_dir / "sagewiz.toml").write_text(
+        f'[sandbox]\nenabled = true\naws_endpoint = "{moto_url}"\n', encoding="utf-8")
+    model_dir = tmp_path / "model"
+    model_dir.mkdir()
+    (model_dir / "MLmodel").write_text("flavors:\n  python_function: {}\n")
+    (model_dir / "model.pkl").write_bytes(os.urandom(24_000_000))
+    ecr = sandbox_client(moto_url, "ecr")
+    repository = ecr.create_repository(repositoryName="sagewiz-model")["repository"]
+    manifest = {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                "config": {"digest": "sha256:" + "c" * 64, "size": 10,
+                           "mediaType": "application/vnd.docker.container.image.v1+json"}, "layers": []}
+    image = ecr.put_image(repositoryName="sagewiz-model", imageManifest=json.dumps(manifest), imageTag="v1")["image"]
+    digest = image["imageId"]["imageDigest"]
+    outputs = {
+        "model": {"run_id": "r1", "model_uri": str(model_dir), "tracking_uri": "", "flavor": "sklearn"},
+        "push": {"repository_uri": repository["repositoryUri"], "digest": digest, "registry": "",
+                 "image_uri": f"{repository['repositoryUri']}@{digest}"},
+    }
+    with Project(project_dir).open() as project:
+        for step in DONE_BEFORE:
+            project.state.update_record(step, status="done", outputs=outputs.get(step, {}))
+        project.state.upsert_resource("ecr_repository", "sagewiz-model", status="created", step="push")
+    return project_dir
+
+
+def _sagewiz(project_dir, *args: str) -> list[str]:
+    return [sys.executable, "-m", "tui.cli", *args, "--project-dir", str(project_dir)]
+
+
+def _env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+
+
+def _state(project_dir) -> dict:
+    return json.loads((project_dir / ".sagewiz" / "state.json").read_text(encoding="utf-8"))
+
+
+def _kill_during_deploy(project_dir, wanted) -> dict:
+    """Start `sagewiz run --sandbox --yes --to deploy`; SIGKILL it once `wanted(ledger)` holds while deploy
+    runs. The state the killed wizard left behind."""
+    log = project_dir.parent / "killed-run.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(_sagewiz(project_dir, "run", "--sandbox", "--yes", "--to", "deploy"),
+                                env=_env(), stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 180
+    try:
+        while time.monotonic() < deadline:
+            try:
+                state = _state(project_dir)
+            except (FileNotFoundError, json.JSONDecodeError):
+                state = {"steps": {}, "ledger": []}
+            deploying = state["steps"].get("deploy", {}).get("status") == "running"
+            if deploying and wanted(state["ledger"]):
+                os.kill(proc.pid, signal.SIGKILL)
+                break
+            if proc.poll() is not None:
+                pytest.fail(f"the wizard ended (code {proc.returncode}) before it could be killed during deploy:\n"
+                            + log.read_text(errors="replace")[-3000:])
+            time.sleep(0.005)
+        else:
+            pytest.fail("deploy did not start within 180 s:\n" + log.read_text(errors="replace")[-3000:])
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=30)  # reaped: its lock is free for the next wizard
+    assert proc.returncode == -signal.SIGKILL
+    state = _state(project_dir)  # the killed wizard's state still parses
+    assert state["steps"]["deploy"]["status"] == "running"
+    return state
+
+
+def _live(moto_url) -> dict[str, list[str]]:
+    """What the emulator holds, by kind."""
+    sm, s3, ecr, iam = (sandbox_client(moto_url, s) for s in ("sagemaker", "s3", "ecr", "iam"))
+    objects = [o["Key"] for b in s3.list_buckets()["Buckets"]
+               for o in s3.list_objects_v2(Bucket=b["Name"]).get("Contents", [])]
+    uploads = [u["Key"] for b in s3.list_buckets()["Buckets"]
+               for u in s3.list_multipart_uploads(Bucket=b["Name"]).get("Uploads", [])]
+    return {
+        "endpoints": [e["EndpointName"] for e in sm.list_endpoints()["Endpoints"]],
+        "endpoint_configs": [c["EndpointConfigName"] for c in sm.list_endpoint_configs()["EndpointConfigs"]],
+        "models": [m["ModelName"] for m in sm.list_models()["Models"]],
+        "buckets": [b["Name"] for b in s3.list_buckets()["Buckets"]],
+        "objects": objects,
+        "uploads": uploads,
+        "repositories": [r["repositoryName"] for r in ecr.describe_repositories()["repositories"]],
+        "roles": [r["RoleName"] for r in iam.list_roles()["Roles"] if r["RoleName"].startswith("sagewiz")],
+    }
+
+
+def _cleanup_all(project_dir) -> subprocess.CompletedProcess:
+    done = subprocess.run(_sagewiz(project_dir, "cleanup", "--yes", "--all"), env=_env(), capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return done
+
+
+def _assert_nothing_left(project_dir, moto_url, killed):
+    assert {kind: ids for kind, ids in _live(moto_url).items() if ids} == {}
+    state = _state(project_dir)
+    assert state["services"] == {}  # the registry the killed wizard started was adopted and stopped
+    for service in killed["services"].values():
+        with pytest.raises(ProcessLookupError):
+            os.kill(service["pid"], 0)
+    assert state["steps"]["cleanup"]["outputs"]["remaining"] == []
+    assert [e for e in state["ledger"] if e["status"] != "deleted"] == []
+
+
+def test_sigkill_mid_upload_then_cleanup_leaves_nothing(crashable, moto_url):
+    s3 = sandbox_client(moto_url, "s3")
+
+    def uploading(ledger):
+        bucket = next((e["id"] for e in ledger if e["kind"] == "s3_bucket" and e["status"] == "created"), None)
+        return (any(e["kind"] == "s3_object" for e in ledger)
+                and bool(s3.list_multipart_uploads(Bucket=bucket).get("Uploads")))
+
+    state = _kill_during_deploy(crashable, uploading)
+    kinds = {e["kind"] for e in state["ledger"]}
+    assert {"iam_role", "s3_bucket", "s3_object"} <= kinds
+    assert _live(moto_url)["buckets"] and _live(moto_url)["roles"]  # the crash left resources behind
+
+    done = _cleanup_all(crashable)
+    assert "SANDBOX" in done.stdout and "nothing sagewiz created remains" in done.stdout
+    _assert_nothing_left(crashable, moto_url, state)
+
+
+def test_resume_after_sigkill_creates_nothing_twice(crashable, moto_url):
+    killed = _kill_during_deploy(crashable, lambda ledger: any(
+        e["kind"] == "s3_bucket" and e["status"] == "created" for e in ledger))
+    before = _live(moto_url)
+    assert len(before["buckets"]) == 1 and before["roles"] == [ROLE]
+
+    resumed = subprocess.run(_sagewiz(crashable, "run", "--sandbox", "--yes", "--to", "deploy"), env=_env(),
+                             capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
+    assert "Resuming at deploy" in resumed.stdout  # credentials and iam were not run again
+    state = _state(crashable)
+    assert state["steps"]["deploy"]["status"] == "done"
+    after = _live(moto_url)
+    assert after["buckets"] == before["buckets"] and after["roles"] == [ROLE]
+    assert len(after["models"]) == len(after["endpoint_configs"]) == len(after["endpoints"]) == 1
+    assert len(after["objects"]) == 1 and after["uploads"] == []
+    entries = [(e["kind"], e["id"]) for e in state["ledger"]]
+    assert len(entries) == len(set(entries))
+    assert [e["created_at"] for e in state["ledger"] if e["kind"] == "s3_bucket"] == \
+        [e["created_at"] for e in killed["ledger"] if e["kind"] == "s3_bucket"]  # reused, not made again
+    s3 = sandbox_client(moto_url, "s3")
+    bucket = after["buckets"][0]
+    assert s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]["BlockPublicAcls"]
+    assert s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+
+    _cleanup_all(crashable)
+    _assert_nothing_left(crashable, moto_url, killed)
