@@ -26,6 +26,10 @@ SANDBOX_NOTICE = ("No AWS account is configured, so AWS steps run in the SANDBOX
 # Environment variables that make boto3 find credentials on their own.
 CREDENTIAL_ENV = ("AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_WEB_IDENTITY_TOKEN_FILE",
                   "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI")
+# What a child must not inherit: anything that carries or locates credentials (config such as AWS_ENDPOINT_URL,
+# AWS_CA_BUNDLE or AWS_MAX_ATTEMPTS passes through).
+CHILD_DROPPED_ENV = CREDENTIAL_ENV + ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
+                                      "AWS_CREDENTIAL_EXPIRATION", "AWS_ROLE_ARN", "AWS_ROLE_SESSION_NAME")
 CHILD_TOKEN_SECONDS = 900  # the shortest session STS grants
 
 
@@ -199,10 +203,9 @@ def decide_sandbox(project: "Project") -> str | None:
 def child_env(project: "Project", base: dict[str, str] | None = None) -> dict[str, str]:
     """The environment for a child process that needs AWS: short-lived STS session credentials, never the key.
 
-    Inherited AWS_* variables are dropped, so a long-term key in this process's environment does not leak.
+    Inherited credential variables are dropped, so a long-term key in this process's environment does not leak.
     """
-    env = {k: v for k, v in (os.environ if base is None else base).items()
-           if not k.startswith("AWS_") or k == "AWS_CA_BUNDLE"}
+    env = {k: v for k, v in (os.environ if base is None else base).items() if k not in CHILD_DROPPED_ENV}
     resolved = resolve(project)
     frozen = resolved.session.get_credentials().get_frozen_credentials()
     if frozen.token:  # already temporary (role, SSO): pass those on
@@ -232,10 +235,19 @@ def error_code(exc: BaseException) -> str:
 DENIED = ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "NotAuthorized")
 
 
+def _plain(message: str) -> str:
+    """One line of text: the <Message> of an error body botocore passed through as raw XML (emulators,
+    proxies), whitespace collapsed."""
+    import re
+
+    found = re.search(r"<Message>(.*?)</Message>", message, re.S)
+    return " ".join((found.group(1) if found else message).split())
+
+
 def api_error(exc: BaseException, action: str, doing: str) -> StepError:
     """A sentence for a refused AWS call; a denied one names the missing permission."""
     code = error_code(exc)
-    message = (getattr(exc, "response", None) or {}).get("Error", {}).get("Message", str(exc))
+    message = _plain((getattr(exc, "response", None) or {}).get("Error", {}).get("Message", str(exc)))
     if code in DENIED or "not authorized" in message.lower():
         return StepError(f"AWS refused to {doing}: the credentials lack the permission {action} ({message}). "
                          f"Ask your AWS administrator to allow {action} for this user or role, then retry.")
