@@ -2,7 +2,40 @@
 
 from __future__ import annotations
 
-from core.steps.base import Step
+import json
+import re
+import tempfile
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+from core.errors import StepError
+from core.steps.base import Step, StepContext
+
+TAIL_LINES = 15
+_STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
+PROBE = ("import json, platform, sys; "
+         "print(json.dumps({'python': sys.version.split()[0], 'libc': platform.libc_ver()}))")
+
+
+def model_outputs(ctx: StepContext) -> dict[str, Any]:
+    model = ctx.outputs("model")
+    if not model.get("model_uri"):
+        raise StepError("No model is chosen yet: run the model step first (sagewiz run --only model).")
+    return model
+
+
+def major_minor(version: str) -> tuple[int, int]:
+    parts = version.split(".")
+    return int(parts[0]), int(parts[1])
+
+
+def image_tag(ctx: StepContext, run_id: str) -> str:
+    return f"{ctx.settings['image.repository']}:{run_id or 'latest'}"
+
+
+class BuildFailed(StepError):
+    """The Dockerfile failed; the message names the instruction and its last output lines."""
 
 
 class ImageStep(Step):
@@ -10,6 +43,7 @@ class ImageStep(Step):
     title = "Build the serving image"
     group = "Container"
     consumes = ('model',)
+    settings = ("image.base", "image.deps", "image.repository")
     explanation = (
         'Builds a Docker image that serves your model the way SageMaker expects (`serve`, HTTP on port 8080, '
         "/ping and /invocations), with its dependencies installed at build time. The tutorial's `mlflow "
@@ -17,3 +51,171 @@ class ImageStep(Step):
         'when the container starts, which is slow and fails without internet. '
     )
     manual = 'docker build --platform linux/amd64 -t sagewiz-model:<run_id> .sagewiz/build'
+
+    def equivalent(self, ctx: StepContext | None) -> str:
+        if ctx is None:
+            return self.manual
+        run_id = ctx.outputs("model").get("run_id", "<run_id>")
+        return f"docker build --platform linux/amd64 -t {image_tag(ctx, run_id)} {ctx.project.build_dir}"
+
+    def run(self, ctx: StepContext) -> dict[str, Any]:
+        from core import build_context, docker_api, wheelhouse
+
+        model = model_outputs(ctx)
+        api = docker_api.client()
+        run_id = model.get("run_id", "")
+        tag = image_tag(ctx, run_id)
+        model_python = model.get("python_version") or ""
+        with tempfile.TemporaryDirectory(prefix="sagewiz-model-") as tmp:
+            model_dir = self._download(ctx, model, Path(tmp))
+            model_python = model_python or _mlmodel(model_dir).get("python_version", "")
+            if not model_python:
+                raise StepError("The model does not record its Python version (MLmodel python_version); log it "
+                                "again with a recent MLflow.")
+            base = ctx.settings["image.base"] or "python:{}.{}-slim".format(*major_minor(model_python))
+            requirements = build_context.serving_requirements(
+                _requirements(model_dir, model), _mlmodel(model_dir).get("mlflow_version", ""))
+            deps = ctx.settings["image.deps"]
+            image_python = model_python
+            if deps == "wheelhouse":
+                image_python, glibc = self._probe_base(ctx, api, base)
+                if major_minor(image_python) != major_minor(model_python):
+                    ctx.log(f"The model was logged with Python {model_python} but {base} has {image_python}; "
+                            "the wheels are chosen for the image's Python.", "warn")
+            ctx.check_cancelled()
+            build_dir = ctx.project.build_dir
+            build_context.create(build_dir, model_dir=model_dir, requirements=requirements, base=base, deps=deps,
+                                 model_uri=model["model_uri"], run_id=run_id, tag=tag)
+        if deps == "wheelhouse":
+            wheels = wheelhouse.ensure(requirements, major_minor(image_python), glibc,
+                                       lambda argv, env: ctx.run_process(argv, env=env, source="pip"), ctx.log)
+            count = wheelhouse.link_into(wheels, build_context.wheels_dir(build_dir))
+            ctx.log(f"{count} wheels placed in the build context.")
+        ctx.log(f"Build context written to {build_dir} (read the Dockerfile there).")
+        image_id, stages = self._build(ctx, api, build_dir, tag)
+        info = docker_api.image_info(api, image_id) or {}
+        size = int(info.get("Size", 0))
+        ctx.log(f"Built {tag} ({image_id[7:19]}), {size / 1e6:.0f} MB, {info.get('Os')}/{info.get('Architecture')}.")
+        return {"image_id": image_id, "tag": tag, "size": size, "base": base, "python_version": image_python,
+                "deps": deps, "build_dir": str(build_dir), "model_uri": model["model_uri"],
+                "architecture": info.get("Architecture", ""), "cache_images": stages}
+
+    def verify(self, ctx: StepContext, outputs: dict[str, Any]) -> str | None:
+        from core import docker_api
+
+        info = docker_api.image_info(docker_api.client(), outputs.get("tag", ""))
+        if info is None or info["Id"] != outputs.get("image_id"):
+            return f"The image {outputs.get('tag')} is no longer on this Docker engine; build it again."
+        return None
+
+    def _download(self, ctx: StepContext, model: dict, into: Path) -> Path:
+        import mlflow.artifacts
+
+        ctx.log(f"Downloading the model {model['model_uri']} from {model.get('tracking_uri') or 'MLflow'}.")
+        try:
+            path = mlflow.artifacts.download_artifacts(artifact_uri=model["model_uri"], dst_path=str(into),
+                                                       tracking_uri=model.get("tracking_uri") or None)
+        except Exception as exc:
+            raise StepError(f"The model {model['model_uri']} could not be downloaded from MLflow ({exc}). Check "
+                            "that the tracking server runs (tracking step) and the model still exists.") from None
+        return Path(path)
+
+    def _probe_base(self, ctx: StepContext, api, base: str) -> tuple[str, tuple[int, int]]:
+        """The base image's Python version and glibc, which the wheels must match (cached per image id)."""
+        from core import docker_api, wheelhouse
+
+        info = docker_api.image_info(api, base)
+        if info is None:
+            ctx.log(f"Pulling the base image {base} (linux/amd64).")
+            try:
+                api.pull(base, platform=docker_api.PLATFORM)
+            except Exception as exc:
+                raise StepError(f"The base image {base} is not on this engine and cannot be pulled "
+                                f"({docker_api.short(exc)}). Pull or build it, or set image.base.") from None
+            info = docker_api.image_info(api, base)
+        cache = wheelhouse.cache_root() / "base-images" / f"{info['Id'].split(':')[-1]}.json"
+        if cache.exists():
+            found = json.loads(cache.read_text())
+        else:
+            code, output = docker_api.run_once(api, base, ["python3", "-c", PROBE])
+            if code != 0:
+                raise StepError(f"The base image {base} has no working python3 (exit code {code}: "
+                                f"{output.strip()[-300:]}). Choose a Python base image with image.base.")
+            found = json.loads(output.strip().splitlines()[-1])
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            cache.write_text(json.dumps(found))
+        libc_name, libc_version = found["libc"]
+        if libc_name != "glibc":
+            raise StepError(f"The base image {base} uses {libc_name or 'an unknown C library'}, not glibc; Python "
+                            "wheels for SageMaker need a glibc image such as python:3.11-slim (image.base).")
+        ctx.log(f"Base image {base}: Python {found['python']}, glibc {libc_version}.")
+        return found["python"], major_minor(libc_version)
+
+    def _build(self, ctx: StepContext, api, build_dir: Path, tag: str) -> tuple[str, list[str]]:
+        """Build through the engine, every log line an event; the image id and the dependency stage's image
+        (kept as the layer cache of the next build), or BuildFailed with the failing instruction."""
+        from core import docker_api
+
+        instruction, tail, ids = "", deque(maxlen=TAIL_LINES), []
+        start = lambda: api.build(path=str(build_dir), tag=tag, rm=True, forcerm=True, decode=True,  # noqa: E731
+                                  platform=docker_api.PLATFORM, network_mode="host", pull=False)
+        try:
+            for message in docker_api.stream(api, start, ctx.cancel):
+                for line in message.get("stream", "").splitlines():
+                    line = line.rstrip()
+                    if not line:
+                        continue
+                    ctx.log(line, source="docker build")
+                    step = _STEP.match(line)
+                    if step:
+                        instruction = step.group(3)
+                        tail.clear()
+                        ctx.progress(int(step.group(1)) - 1, int(step.group(2)), instruction[:80])
+                    elif not line.startswith(" ---> "):
+                        tail.append(line)
+                if "aux" in message and "ID" in message["aux"]:
+                    ids.append(message["aux"]["ID"])
+                if "error" in message:
+                    error = (message.get("errorDetail") or {}).get("message") or message["error"]
+                    ctx.log(error.strip(), "error", "docker build")
+                    raise BuildFailed(_failure(instruction, error, tail))
+            if not ids:
+                raise BuildFailed(_failure(instruction, "the engine ended the build without an image", tail))
+        except StepError:
+            if not docker_api.engine_alive(api):  # a build cut short by the engine going away
+                raise docker_api.EngineStopped(
+                    f"The Docker engine stopped during the build (at `{instruction}`). Nothing was tagged and "
+                    "the previous image, if any, is unchanged. Start Docker again and rerun the step.") from None
+            raise
+        except Exception as exc:
+            raise docker_api.api_error(exc, "building the image") from None
+        ctx.progress(1, 1, "built")
+        return ids[-1], ids[:-1]
+
+
+def _failure(instruction: str, error: str, tail) -> str:
+    last = "\n".join(f"    {line}" for line in tail)
+    where = f" at `{instruction}`" if instruction else ""
+    return (f"The image build failed{where}: {error.strip()}. Nothing was tagged; the previous image, if any, is "
+            f"unchanged. Fix the cause (for a requirement that does not exist, correct the model's "
+            f"requirements.txt or log the model again) and run the step again.\nLast output:\n{last}")
+
+
+def _mlmodel(model_dir: Path) -> dict[str, Any]:
+    import yaml
+
+    path = model_dir / "MLmodel"
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
+    flavor = (data.get("flavors") or {}).get("python_function") or {}
+    return {"mlflow_version": data.get("mlflow_version", ""), "python_version": flavor.get("python_version", "")}
+
+
+def _requirements(model_dir: Path, model: dict) -> list[str]:
+    """The model's own requirements.txt (what MLflow recorded with it), else the model step's list."""
+    path = model_dir / "requirements.txt"
+    if path.exists():
+        return path.read_text(encoding="utf-8").splitlines()
+    if model.get("requirements"):
+        return list(model["requirements"])
+    raise StepError("The model has no requirements.txt, so its dependencies are unknown; log it again with "
+                    "mlflow.<flavor>.log_model (which writes one) and rerun the model step.")

@@ -2,7 +2,40 @@
 
 from __future__ import annotations
 
-from core.steps.base import Step
+import socket
+from typing import Any
+
+from core.errors import StepError
+from core.steps.base import Step, StepContext
+
+SAGEMAKER_PORT = 8080
+
+
+def host_port() -> int:
+    """8080 as on SageMaker when it is free here; otherwise any free port (the server binds to it)."""
+    for port in (SAGEMAKER_PORT, 0):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("0.0.0.0", port))
+            except OSError:
+                continue
+            return sock.getsockname()[1]
+    raise StepError("No free TCP port was found for the container.")
+
+
+def local_predictions(model: dict[str, Any]) -> list:
+    """The model's own predictions for its input example: from the model step, else by loading it here."""
+    if model.get("local_predictions"):
+        return list(model["local_predictions"])
+    import mlflow
+    import pandas as pd
+
+    if model.get("tracking_uri"):
+        mlflow.set_tracking_uri(model["tracking_uri"])
+    example = model["input_example"]
+    frame = pd.DataFrame(example["data"], columns=example["columns"])
+    predictions = mlflow.pyfunc.load_model(model["model_uri"]).predict(frame)
+    return predictions.tolist() if hasattr(predictions, "tolist") else list(predictions)
 
 
 class SmokeStep(Step):
@@ -10,9 +43,44 @@ class SmokeStep(Step):
     title = "Smoke-test the image locally"
     group = "Container"
     consumes = ('image', 'model')
+    settings = ("smoke.ping_timeout",)
     explanation = (
         'Runs the image on this machine exactly as SageMaker will (`docker run IMAGE serve`), waits for '
         "/ping, sends the model's input example to /invocations and compares the answers with the model's own "
         'predictions, so a broken image is found before any money is spent. '
     )
     manual = 'docker run --rm -p 8080:8080 sagewiz-model:<run_id> serve\ncurl -s localhost:8080/ping\ncurl -s -H \'Content-Type: application/json\' -d \'{"dataframe_split": ...}\' localhost:8080/invocations'
+
+    def run(self, ctx: StepContext) -> dict[str, Any]:
+        from core import scoring
+        from core.serving_container import serve
+
+        image = ctx.outputs("image")
+        if not image.get("image_id"):
+            raise StepError("There is no image to test yet: run the image step first.")
+        model = ctx.outputs("model")
+        if not model.get("input_example"):
+            raise StepError("The model has no input example to send; log it with input_example=... and rerun the "
+                            "model step.")
+        expected = local_predictions(model)
+        port = host_port()
+        if port != SAGEMAKER_PORT:
+            ctx.log(f"Port {SAGEMAKER_PORT} is taken on this machine, so the container serves on {port}.", "warn")
+        ctx.log(f"Starting {image['tag']} with `serve`, as SageMaker does.")
+        with serve(image["image_id"], port=port, on_log=lambda line: ctx.log(line, source="container"),
+                   cancel=ctx.cancel, timeout=ctx.settings["smoke.ping_timeout"]) as base_url:
+            ctx.log(f"GET /ping answered 200 after {base_url.ping_seconds:.1f} s.")
+            answers = {}
+            for name, build in scoring.BODIES.items():
+                ctx.check_cancelled()
+                body, content_type = build(model["input_example"])
+                answers[name] = scoring.invoke(base_url, body, content_type)
+                ctx.log(f"POST /invocations as {name} ({content_type}): {answers[name]}")
+        for name, predictions in answers.items():
+            if not scoring.same(predictions, expected):
+                raise StepError(f"The image's predictions for the {name} request {predictions} differ from the "
+                                f"model's own {expected}. The image serves another model or other library "
+                                "versions; rebuild it (image step) and check its build log.")
+        ctx.log("The image's predictions match the model's own, for JSON, CSV and the tutorial's request.")
+        return {"ping_seconds": round(base_url.ping_seconds, 2), "predictions": answers["dataframe_split"],
+                "local_predictions": expected, "image_id": image["image_id"], "port": port}
