@@ -70,6 +70,8 @@ FIELDS: tuple[Field, ...] = (
     Field("image.repository", "sagewiz-model", "ECR repository name", str,
           "lower-case letters, digits, . _ - and /, 2 to 256 characters",
           lambda v: 2 <= len(v) <= 256 and bool(re.fullmatch(ECR_REPOSITORY, v))),
+    Field("smoke.ping_timeout", 120, "seconds the smoke test waits for the container's /ping", int,
+          "an integer from 5 to 900", lambda v: 5 <= v <= 900),
     Field("iam.role_name", "sagewiz-sagemaker-execution", "SageMaker execution role", str,
           "1 to 64 characters of letters, digits and +=,.@_-", _pattern(IAM_ROLE)),
     Field("iam.policy", "least-privilege", "policy of the execution role", str, "least-privilege or managed",
