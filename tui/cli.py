@@ -142,6 +142,11 @@ def cmd_run(args) -> int:
 
     out = console()
     with open_project(args) as project:
+        from core.aws import decide_sandbox
+
+        notice = decide_sandbox(project)
+        if notice:
+            out.print(f"[yellow]{notice}[/]")
         _banner(out, project)
         bus = EventBus(redactor)
         engine = Engine(project, bus, make_confirm(out, args.yes))
