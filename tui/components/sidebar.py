@@ -42,7 +42,7 @@ class StepList(OptionList):
     @staticmethod
     def _prompt(title: str, status: str, duration: float | None) -> Text:
         icon, style = ICONS.get(status, ICONS["pending"])
-        text = Text.assemble((f" {icon} ", style), title)
+        text = Text.assemble((f" {icon} ", style), title, no_wrap=True, overflow="ellipsis")
         when = format_duration(duration)
         if when:
             text.append(f" {when}", style="dim")
