@@ -1,4 +1,6 @@
-"""Fixtures for the AWS tests: ONE moto server per session on a free port, and sandbox projects pointed at it."""
+"""Fixtures for the AWS tests: ONE moto server per session on a free port (start_moto for tests that need their
+own), sandbox projects pointed at it, real-AWS-mode projects reaching it through AWS_ENDPOINT_URL, and a key pair
+in the test session's keyring."""
 
 from __future__ import annotations
 
