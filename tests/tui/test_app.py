@@ -8,7 +8,7 @@ import time
 import pytest
 from textual.widgets import Log
 
-from core.steps import STEP_IDS, STEPS
+from core.steps import STEPS
 from core.steps.base import Step
 from tests.tui.conftest import ChattyStep, SleeperStep, wait_until
 from tui.components.confirm import ConfirmScreen
@@ -36,19 +36,23 @@ async def test_fresh_project_selects_the_first_step(wizard):
         assert wizard.selected == "preflight"
 
 
-async def test_a_step_that_is_not_built_fails_with_its_sentence(wizard):
-    stub = next((s for s in STEPS if type(s).run is Step.run), None)
-    if stub is None:
-        pytest.skip("every step is implemented now; nothing raises 'not implemented yet'")
+class UnbuiltStep(Step):
+    """A registered step without `run`, as every step was before its engineer built it."""
+
+    id, title, group, explanation, manual = "model", "Choose the model", "Local", "Not built.", ""
+
+
+async def test_a_step_that_is_not_built_fails_with_its_sentence(wizard, swap_step):
+    swap_step(UnbuiltStep())
     async with wizard.run_test(size=(120, 40)) as pilot:
-        await wizard.select_step(stub.id)
+        await wizard.select_step("model")
         await pilot.press("r")
         await wizard.workers.wait_for_complete()
         await wait_until(pilot, lambda: wizard.running_step is None and
-                         wizard.project.state.status(stub.id) == "failed", what="the step to fail")
+                         wizard.project.state.status("model") == "failed", what="the step to fail")
         await pilot.pause()
-        assert "✘" in prompt(wizard, stub.id)
-        assert "not implemented yet" in banner(wizard)
+        assert "✘" in prompt(wizard, "model")
+        assert "The model step is not implemented yet." in banner(wizard)
         assert "not implemented yet" in str(wizard.query_one("#step-error").render())
 
 
@@ -142,10 +146,9 @@ async def test_log_lines_are_batched_bounded_and_all_on_disk(wizard, swap_step, 
         await wizard.workers.wait_for_complete()
         await wait_until(pilot, lambda: wizard.running_step is None, what="the step to finish")
         await pilot.pause()
-        assert sum(calls) >= step.lines
         assert len(calls) < step.lines / 20  # batches, never one call per line
-        assert log.line_count <= log.max_lines
-        assert log.lines[-1].endswith("Environment done")
+        assert max(calls) <= log.max_lines and log.line_count <= log.max_lines
+        assert log.lines[-2].endswith(f"line {step.lines - 1}") and log.lines[-1].endswith("Environment done")
     record = wizard.project.state.record("environment")
     text = (wizard.project.logs_dir / record["log"]).read_text()
     assert f"line {step.lines - 1}\n" in text and text.count("[sagewiz] line ") == step.lines

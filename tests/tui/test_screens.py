@@ -145,7 +145,7 @@ async def test_a_million_line_log_opens_at_once_and_search_finds_the_last_line(w
         assert isinstance(wizard.screen, LogViewerScreen)
         view = wizard.screen.query_one(LazyLogView)
         await wait_until(pilot, lambda: view.line_count > 0, what="the first lines")
-        assert time.monotonic() - started < 1.5  # usable before the whole file is indexed
+        assert time.monotonic() - started < 3.0  # usable long before the whole file is indexed
         await wait_until(pilot, lambda: view.line_count == 1_000_000, timeout=30, what="the whole index")
         assert "line 0 of the train step" in view.line_text(0)
         await pilot.press("slash")
