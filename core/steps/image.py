@@ -43,6 +43,7 @@ class ImageStep(Step):
     title = "Build the serving image"
     group = "Container"
     consumes = ('model',)
+    requires = ("docker",)
     settings = ("image.base", "image.deps", "image.repository")
     explanation = (
         'Builds a Docker image that serves your model the way SageMaker expects (`serve`, HTTP on port 8080, '

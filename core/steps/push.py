@@ -2,7 +2,36 @@
 
 from __future__ import annotations
 
-from core.steps.base import Step
+import base64
+import json
+import time
+import urllib.parse
+import urllib.request
+from typing import Any
+
+from core.errors import StepError
+from core.steps.base import Step, StepContext
+
+DOCKER_V2 = "application/vnd.docker.distribution.manifest.v2+json"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+INDEXES = ("application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json")
+TAGS = [{"Key": "created-by", "Value": "sagewiz"}]
+PROGRESS_EVERY = 0.25  # seconds between progress events while layers upload
+
+
+def refuse_unservable(info: dict[str, Any]) -> None:
+    """SageMaker runs linux/amd64 images only; say so before anything is uploaded."""
+    platform = f"{info.get('Os')}/{info.get('Architecture')}"
+    if platform != "linux/amd64":
+        raise StepError(f"The image is {platform}, but SageMaker runs linux/amd64 images only and rejects it. "
+                        "Rebuild it with the image step (it builds for linux/amd64).")
+
+
+def refuse_index(media_type: str) -> None:
+    if media_type in INDEXES:
+        raise StepError(f"The registry holds the image as an index ({media_type}), which SageMaker rejects "
+                        "(it needs a Docker v2 image manifest). Build with the classic builder, or with "
+                        "`--provenance=false --platform linux/amd64` under buildx, and push again.")
 
 
 class PushStep(Step):
@@ -10,9 +39,154 @@ class PushStep(Step):
     title = "Push the image to ECR"
     group = "Container"
     consumes = ('image', 'credentials')
+    requires = ("docker",)
+    settings = ("image.repository", "aws.region")
     explanation = (
         'Creates the ECR repository if needed and pushes the image there with per-layer progress, then checks '
         'the pushed digest. The tutorial does this inside build-and-push-container with the aws CLI; sagewiz '
         'gets the registry token through boto3, so no password appears on a command line. '
     )
     manual = 'aws ecr create-repository --repository-name sagewiz-model\naws ecr get-login-password | docker login --username AWS --password-stdin <account>.dkr.ecr.<region>.amazonaws.com\ndocker push <account>.dkr.ecr.<region>.amazonaws.com/sagewiz-model:<tag>'
+
+    def run(self, ctx: StepContext) -> dict[str, Any]:
+        from core import aws, docker_api
+
+        image = ctx.outputs("image")
+        if not image.get("image_id"):
+            raise StepError("There is no image to push yet: run the image step first.")
+        api = docker_api.client()
+        info = docker_api.image_info(api, image["image_id"])
+        if info is None:
+            raise StepError(f"The image {image.get('tag')} is no longer on this Docker engine; run the image step "
+                            "again.")
+        refuse_unservable(info)
+        ecr = aws.client(ctx.project, "ecr")
+        name = ctx.settings["image.repository"]
+        repository = self._ensure_repository(ctx, ecr, name)
+        registry, auth = self._login(ctx, ecr)
+        target = f"{registry}/{name}"
+        tag = image["tag"].rsplit(":", 1)[-1]
+        api.tag(image["image_id"], target, tag)
+        ctx.resource_intent("ecr_image", f"{name}:{tag}", repository=name, region=ecr.meta.region_name)
+        digest = self._push(ctx, api, target, tag, auth)
+        if ctx.project.sandbox:
+            self._register_in_emulator(ctx, ecr, registry, name, tag, digest)
+        media_type = self._verify(ctx, ecr, name, digest)
+        ctx.resource_created("ecr_image", f"{name}:{tag}", digest=digest)
+        uri = repository["repositoryUri"]
+        ctx.log(f"Pushed {uri}@{digest} ({media_type}).")
+        return {"repository_uri": uri, "image_uri": f"{uri}@{digest}", "digest": digest, "registry": registry,
+                "pull_uri": f"{target}@{digest}", "tag": tag, "media_type": media_type,
+                "region": ecr.meta.region_name, "sandbox": ctx.project.sandbox}
+
+    def verify(self, ctx: StepContext, outputs: dict[str, Any]) -> str | None:
+        from core import aws
+
+        name = outputs.get("repository_uri", "").split("/", 1)[-1]
+        try:
+            aws.client(ctx.project, "ecr").describe_images(repositoryName=name,
+                                                           imageIds=[{"imageDigest": outputs["digest"]}])
+        except Exception as exc:
+            return f"The image {outputs.get('image_uri')} is no longer in ECR ({exc}); push it again."
+        return None
+
+    def _ensure_repository(self, ctx: StepContext, ecr, name: str) -> dict[str, Any]:
+        try:
+            found = ecr.describe_repositories(repositoryNames=[name])["repositories"][0]
+            ctx.log(f"ECR repository {name} exists: {found['repositoryUri']}.")
+            return found
+        except ecr.exceptions.RepositoryNotFoundException:
+            pass
+        ctx.resource_intent("ecr_repository", name, region=ecr.meta.region_name)
+        created = ecr.create_repository(repositoryName=name, imageScanningConfiguration={"scanOnPush": True},
+                                        imageTagMutability="MUTABLE", tags=TAGS)["repository"]
+        ctx.resource_created("ecr_repository", name, arn=created["repositoryArn"], uri=created["repositoryUri"])
+        ctx.log(f"Created the ECR repository {name} (scan on push): {created['repositoryUri']}.")
+        return created
+
+    def _login(self, ctx: StepContext, ecr) -> tuple[str, dict | None]:
+        """The registry to push to and its credentials, from ECR's token (kept in memory, never in argv)."""
+        from core.redact import redactor
+
+        data = ecr.get_authorization_token()["authorizationData"][0]
+        user, _, password = base64.b64decode(data["authorizationToken"]).decode().partition(":")
+        redactor.register(password)
+        if ctx.project.sandbox:
+            from core import sandbox
+
+            registry = sandbox.ensure(ctx.project).registry
+            ctx.log(f"SANDBOX: pushing to the local registry {registry} instead of "
+                    f"{urllib.parse.urlparse(data['proxyEndpoint']).netloc}.")
+            return registry, None
+        return urllib.parse.urlparse(data["proxyEndpoint"]).netloc, {"username": user, "password": password}
+
+    def _push(self, ctx: StepContext, api, target: str, tag: str, auth: dict | None) -> str:
+        """Push with per-layer progress; the digest the registry reports."""
+        from core import docker_api
+
+        current: dict[str, int] = {}
+        total: dict[str, int] = {}
+        digest, last_emit = "", 0.0
+        start = lambda: api.push(target, tag=tag, stream=True, decode=True, auth_config=auth)  # noqa: E731
+        ctx.log(f"Pushing {target}:{tag}.")
+        try:
+            for message in docker_api.stream(api, start, ctx.cancel):
+                if "error" in message:
+                    raise StepError(_push_error(message["error"], target))
+                layer, status = message.get("id", ""), message.get("status", "")
+                detail = message.get("progressDetail") or {}
+                if status == "Pushing" and detail.get("total"):
+                    total[layer], current[layer] = detail["total"], detail.get("current", 0)
+                elif status in ("Pushed", "Layer already exists") or status.startswith("Mounted from"):
+                    current[layer] = total.get(layer, 0)
+                    ctx.log(f"{layer}: {status}", source="docker push")
+                elif layer and status in ("Preparing", "Waiting"):
+                    current.setdefault(layer, 0)
+                elif status and not layer:
+                    ctx.log(status, source="docker push")
+                if message.get("aux", {}).get("Digest"):
+                    digest = message["aux"]["Digest"]
+                if time.monotonic() - last_emit > PROGRESS_EVERY:
+                    last_emit = time.monotonic()
+                    ctx.progress(sum(current.values()), sum(total.values()) or None,
+                                 f"{len(current)} layers to {target}")
+        except StepError:
+            raise
+        except Exception as exc:
+            raise docker_api.api_error(exc, f"pushing to {target}") from None
+        if not digest:
+            raise StepError(f"The push to {target} ended without a digest; run the step again.")
+        ctx.progress(1, 1, "pushed")
+        return digest
+
+    def _register_in_emulator(self, ctx: StepContext, ecr, registry: str, name: str, tag: str, digest: str) -> None:
+        """SANDBOX: give the emulator's ECR the manifest the local registry holds, so describe_images sees it."""
+        request = urllib.request.Request(f"http://{registry}/v2/{name}/manifests/{digest}",
+                                         headers={"Accept": ", ".join((DOCKER_V2, OCI_MANIFEST, *INDEXES))})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            manifest = response.read().decode("utf-8")
+            media_type = response.headers.get("Content-Type", "").split(";")[0] or json.loads(manifest)["mediaType"]
+        ecr.put_image(repositoryName=name, imageManifest=manifest, imageManifestMediaType=media_type, imageTag=tag,
+                      imageDigest=digest)
+        ctx.log(f"SANDBOX: registered {name}@{digest} in the emulator's ECR.")
+
+    def _verify(self, ctx: StepContext, ecr, name: str, digest: str) -> str:
+        """ECR describe_images must know the digest; an index is refused. The manifest's media type."""
+        try:
+            details = ecr.describe_images(repositoryName=name, imageIds=[{"imageDigest": digest}])["imageDetails"]
+        except ecr.exceptions.ImageNotFoundException:
+            details = []
+        if not details:
+            raise StepError(f"ECR does not list {name}@{digest} after the push; run the step again, and if it "
+                            "persists check the repository in the ECR console.")
+        media_type = details[0].get("imageManifestMediaType", DOCKER_V2)
+        refuse_index(media_type)
+        ctx.log(f"ECR lists {name}@{digest}, {details[0].get('imageSizeInBytes', 0) / 1e6:.0f} MB.")
+        return media_type
+
+
+def _push_error(error: str, target: str) -> str:
+    if "no basic auth credentials" in error or "authorization" in error.lower():
+        return (f"The registry refused the push to {target}: {error}. The ECR token may have expired or the "
+                "credentials lack ecr:InitiateLayerUpload/PutImage; run the step again, and check the IAM policy.")
+    return f"The push to {target} failed: {error}. Check the network and the disk of the Docker engine, then rerun."

@@ -43,6 +43,7 @@ class SmokeStep(Step):
     title = "Smoke-test the image locally"
     group = "Container"
     consumes = ('image', 'model')
+    requires = ("docker",)
     settings = ("smoke.ping_timeout",)
     explanation = (
         'Runs the image on this machine exactly as SageMaker will (`docker run IMAGE serve`), waits for '
