@@ -7,7 +7,6 @@ its PID goes into state, so the next wizard finds it and reuses it while it answ
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from core.errors import Cancelled, StepError
+from core.proc import pid_alive
 
 if TYPE_CHECKING:
     from core.project import Project
@@ -41,12 +41,7 @@ def probe(url: str, timeout: float = 1.0) -> str | None:
 
 def alive(pid: int) -> bool:
     """True while `pid` runs and is an mlflow process (a recycled PID is not our server)."""
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        status = Path(f"/proc/{pid}/stat").read_text().split(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return status != "Z" and b"mlflow" in cmdline
+    return pid_alive(pid, b"mlflow")
 
 
 def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -99,24 +94,6 @@ def tail(log_path: Path, lines: int = 3) -> str:
     except OSError:
         return "no output"
     return " | ".join(line.strip() for line in text[-lines:]) or "no output"
-
-
-def stop(pid: int, grace: float = 5.0) -> None:
-    """SIGTERM the server's process group, SIGKILL after `grace` seconds; reaps it when it is our child."""
-    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
-        try:
-            os.killpg(pid, sig)
-        except (ProcessLookupError, PermissionError):
-            return
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
-            try:
-                if os.waitpid(pid, os.WNOHANG)[0] == pid:
-                    return
-            except ChildProcessError:  # started by an earlier wizard: not ours to reap
-                if not alive(pid):
-                    return
-            time.sleep(0.05)
 
 
 class LogFollower:

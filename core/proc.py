@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import threading
+import time
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -49,6 +50,36 @@ def kill_group(proc: subprocess.Popen, grace: float = 5.0) -> None:
             break
         except subprocess.TimeoutExpired:
             continue
+
+
+def pid_alive(pid: int, marker: bytes | None = None) -> bool:
+    """True while `pid` runs (not a zombie) and, with `marker`, its command line contains it (a recycled
+    PID is not our server)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        status = Path(f"/proc/{pid}/stat").read_text().split(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return status != "Z" and (marker is None or marker in cmdline)
+
+
+def stop_pid(pid: int, grace: float = 5.0) -> None:
+    """SIGTERM the process group led by `pid`, SIGKILL after `grace` seconds; reaps it when it is our child
+    (a service adopted from a wizard that was killed is not)."""
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(pid, sig)
+        except (ProcessLookupError, PermissionError):
+            return
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            try:
+                if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                    return
+            except ChildProcessError:
+                if not pid_alive(pid):
+                    return
+            time.sleep(0.05)
 
 
 def run(argv: Sequence[str], *, on_line: LineSink, cancel: threading.Event | None = None,

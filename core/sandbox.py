@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from core.errors import StepError
+from core.proc import pid_alive, stop_pid
 
 if TYPE_CHECKING:
     from core.project import Project
@@ -53,32 +53,6 @@ def _answers(url: str) -> bool:
         return False
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except (ProcessLookupError, PermissionError):
-        return False
-    return True
-
-
-def _stop(pid: int, grace: float = 5.0) -> None:
-    """SIGTERM, then SIGKILL; the process leads its own session, so its group goes with it."""
-    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
-        try:
-            os.killpg(pid, sig)
-        except (ProcessLookupError, PermissionError):
-            return
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
-            try:
-                if os.waitpid(pid, os.WNOHANG)[0] == pid:
-                    return
-            except ChildProcessError:  # not our child (adopted from a killed wizard)
-                if not _alive(pid):
-                    return
-            time.sleep(0.05)
-
-
 def _start(project: "Project", name: str, argv: list[str], env: dict[str, str], probe: str) -> dict:
     """Start one service in its own session, wait until `probe` answers, record it in state."""
     directory = project.dir / "sandbox"
@@ -97,14 +71,14 @@ def _start(project: "Project", name: str, argv: list[str], env: dict[str, str], 
             info = {"pid": proc.pid, "probe": probe, "log": str(log_path)}
             return info
         time.sleep(0.2)
-    _stop(proc.pid)
+    stop_pid(proc.pid)
     raise StepError(f"The sandbox {name} did not answer within {START_TIMEOUT:.0f} s; see {log_path}.")
 
 
 def _adopt(project: "Project", name: str) -> dict | None:
     """A service a previous wizard in this project started and left running (it was killed)."""
     info = project.state.service(name)
-    if info and _alive(info["pid"]) and _answers(info["probe"]):
+    if info and pid_alive(info["pid"]) and _answers(info["probe"]):
         return info
     if info:
         project.state.set_service(name, None)
@@ -115,7 +89,7 @@ def _own(project: "Project", name: str, info: dict) -> None:
     project.state.set_service(name, info)
 
     def stop() -> None:
-        _stop(info["pid"])
+        stop_pid(info["pid"])
         project.state.set_service(name, None)
 
     project.on_close(stop)

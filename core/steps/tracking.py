@@ -10,6 +10,7 @@ from typing import Any
 from core import mlflow_server as server
 from core import ports
 from core.errors import StepError
+from core.proc import stop_pid
 from core.events import LogLine
 from core.steps.base import Step, StepContext
 
@@ -116,7 +117,7 @@ def _embedded(ctx: StepContext) -> dict[str, Any]:
     try:
         version = server.wait_healthy(url, proc, log_path, ctx.cancel)
     except BaseException:
-        server.stop(proc.pid)
+        stop_pid(proc.pid)
         ctx.state.set_service(server.SERVICE, None)
         raise
     finally:
@@ -142,7 +143,7 @@ def _reuse_recorded(ctx: StepContext, host: str, requested: int) -> dict | None:
         supervisor = _owned.pop(info["pid"], None)
         if supervisor is not None:
             supervisor.release()
-        server.stop(info["pid"])
+        stop_pid(info["pid"])
     else:
         ctx.log(f"The MLflow server started earlier (pid {info['pid']}) is no longer running; starting a new one.",
                 "warn")
@@ -188,7 +189,7 @@ def _own(ctx: StepContext, info: dict, proc) -> None:
         supervisor.release()
         if project.settings["tracking.keep_running"]:
             return
-        server.stop(pid)
+        stop_pid(pid)
         if project.state.service(server.SERVICE) == info:
             project.state.set_service(server.SERVICE, None)
 

@@ -8,6 +8,8 @@ from types import SimpleNamespace
 
 import pytest
 
+from core.proc import stop_pid
+
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
@@ -26,10 +28,10 @@ def mlflow_server(tmp_path_factory):
     try:
         version = server.wait_healthy(url, proc, log, threading.Event(), timeout=120)
     except StepError as exc:
-        server.stop(proc.pid)
+        stop_pid(proc.pid)
         unavailable("mlflow server", str(exc))
     yield SimpleNamespace(url=url, port=port, pid=proc.pid, version=version, root=root)
-    server.stop(proc.pid)
+    stop_pid(proc.pid)
 
 
 @pytest.fixture
