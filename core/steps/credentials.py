@@ -53,9 +53,3 @@ class CredentialsStep(Step):
             return f"The credentials now belong to {identity['arn']}, not {outputs.get('arn')}."
         return None
 
-    def equivalent(self, ctx):
-        if ctx is None:
-            return self.manual
-        profile = ctx.settings["aws.profile"]
-        flag = f" --profile {profile}" if profile else ""
-        return f"aws configure{flag}\naws sts get-caller-identity{flag} --region {ctx.settings['aws.region']}"
