@@ -40,7 +40,7 @@ def naive_build(api, base: str, build_dir: Path, tag: str) -> int:
         requirements = (context / "model" / "requirements.txt").read_text().split()
         (context / "requirements.txt").write_text("\n".join(requirements) + "\n")
         wheels = wheelhouse.ensure(requirements, (3, 11), (2, 36),
-                                   lambda argv, env: subprocess.run(argv, env=env, capture_output=True).returncode,
+                                   lambda argv, env: (subprocess.run(argv, env=env, capture_output=True).returncode, []),
                                    print)
         wheelhouse.link_into(wheels, context / "wheels")
         (context / "Dockerfile").write_text(NAIVE.format(base=base))

@@ -18,7 +18,8 @@ from typing import Callable
 from core.errors import StepError
 
 OLDEST_GLIBC_MINOR = 17  # manylinux2014, the oldest tag worth offering
-Runner = Callable[[list[str], dict[str, str]], int]  # (argv, env) -> exit code; output streamed by the caller
+# (argv, env) -> (exit code, last output lines); the caller streams the output as it comes.
+Runner = Callable[[list[str], dict[str, str]], tuple[int, list[str]]]
 
 
 def cache_root() -> Path:
@@ -67,12 +68,14 @@ def ensure(requirements: list[str], python: tuple[int, int], glibc: tuple[int, i
             f"{glibc[0]}.{glibc[1]} into {target}.")
         # pip needs proxies and its own config, never AWS credentials.
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        code = run(argv, env)
+        code, tail = run(argv, env)
         if code != 0:
+            errors = " ".join(line.strip() for line in tail if line.lstrip().startswith("ERROR")) or tail[-1:]
             raise StepError(
-                f"pip could not download wheels for the model's requirements (exit code {code}); the lines above "
-                "name the package. Check that every requirement exists on PyPI as a wheel for linux/amd64 and "
-                f"CPython {python[0]}.{python[1]}, or use image.deps = pip.")
+                f"pip could not download wheels for the model's requirements (exit code {code}): {errors} Check "
+                "that every requirement exists on PyPI as a wheel for linux/amd64 and CPython "
+                f"{python[0]}.{python[1]} (fix the model's requirements.txt or log the model again), or use "
+                "image.deps = pip.")
         (staging / ".complete").write_text("\n".join(requirements) + "\n", encoding="utf-8")
         shutil.rmtree(target, ignore_errors=True)
         staging.rename(target)

@@ -88,8 +88,7 @@ class ImageStep(Step):
             build_context.create(build_dir, model_dir=model_dir, requirements=requirements, base=base, deps=deps,
                                  model_uri=model["model_uri"], run_id=run_id, tag=tag)
         if deps == "wheelhouse":
-            wheels = wheelhouse.ensure(requirements, major_minor(image_python), glibc,
-                                       lambda argv, env: ctx.run_process(argv, env=env, source="pip"), ctx.log)
+            wheels = wheelhouse.ensure(requirements, major_minor(image_python), glibc, _pip_runner(ctx), ctx.log)
             count = wheelhouse.link_into(wheels, build_context.wheels_dir(build_dir))
             ctx.log(f"{count} wheels placed in the build context.")
         ctx.log(f"Build context written to {build_dir} (read the Dockerfile there).")
@@ -192,6 +191,22 @@ class ImageStep(Step):
             raise docker_api.api_error(exc, "building the image") from None
         ctx.progress(1, 1, "built")
         return ids[-1], ids[:-1]
+
+
+def _pip_runner(ctx: StepContext):
+    """Run pip with its lines streamed as events, returning the last ones for the error message."""
+    from core import proc
+
+    def run(argv: list[str], env: dict[str, str]) -> tuple[int, list[str]]:
+        tail: deque[str] = deque(maxlen=TAIL_LINES)
+
+        def on_line(stream: str, line: str) -> None:
+            tail.append(line)
+            ctx.log(line, "warn" if stream == "stderr" else "info", "pip")
+
+        return proc.run(argv, env=env, cancel=ctx.cancel, on_line=on_line), list(tail)
+
+    return run
 
 
 def _failure(instruction: str, error: str, tail) -> str:

@@ -43,7 +43,7 @@ def test_push_registers_the_image_and_it_pulls_back_by_digest(built_image, docke
         assert {"Key": "created-by", "Value": "sagewiz"} in tags
         details = ecr.describe_images(repositoryName=repository, imageIds=[{"imageDigest": digest}])["imageDetails"]
         assert details[0]["imageTags"] == [outputs["tag"]]
-        assert any(r.get("kind") == "ecr_repository" and r.get("status") == "created" for r in _resources(ledger))
+        assert any(r.get("kind") == "ecr_repository" and r.get("status") == "created" for r in ledger)
         progress = [e for e in recorder.events if type(e).__name__ == "Progress" and e.step == "push"]
         assert progress and progress[-1].current == progress[-1].total
         assert any("Pushed" in line or "Layer already exists" in line for line in recorder.lines("push"))
@@ -65,7 +65,3 @@ def test_push_registers_the_image_and_it_pulls_back_by_digest(built_image, docke
             urllib.request.urlopen(delete).close()
         except OSError:
             pass
-
-
-def _resources(ledger):
-    return ledger.values() if isinstance(ledger, dict) else ledger
