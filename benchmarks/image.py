@@ -71,6 +71,7 @@ def main() -> None:
     created: list[str] = []
     original_build = docker.APIClient.build
     try:
+        (work / "project").mkdir()
         project = open_project(work / "project", **settings)
         try:
             project.state.update_record("model", status="done", outputs=log_model(tracking, 100))
