@@ -9,7 +9,7 @@ from typing import Any
 
 from core.checks import run_checks
 from core.errors import Cancelled, SkipStep, StepError
-from core.events import EventBus, StepFailed, StepFinished, StepStarted
+from core.events import EventBus, LogLine, StepFailed, StepFinished, StepStarted
 from core.project import Project
 from core.runlog import RunLog
 from core.steps import STEP_IDS, dependents, get
@@ -57,14 +57,51 @@ class Engine:
         return list(STEP_IDS[i:j + 1])
 
     def run(self, start: str | None = None, end: str | None = None, only: str | None = None) -> bool:
-        """Run the plan; a resumed run skips later steps that are still done. False when a step fails."""
+        """Run the plan; a resumed run skips later steps that are still done. False when a step fails.
+
+        Before a step runs, the done steps it reads are asked whether their outputs still hold (an endpoint
+        deleted behind our back, a sandbox emulator that restarted). One that no longer holds becomes stale;
+        a resumed run then goes back to it, an explicit range fails the step with the reason."""
         resuming = start is None and only is None
-        for step_id in self.plan(start, end, only):
+        plan, verified = self.plan(start, end, only), set()
+        position = 0
+        while position < len(plan):
+            step_id = plan[position]
+            position += 1
             if resuming and self.state.status(step_id) in DONE:
                 continue
+            broken = self._verify_inputs(step_id, verified)
+            if broken and resuming:
+                plan, position = self.plan(None, end), 0
+                continue
+            if broken:
+                return self._refuse(step_id, broken)
             if not self.run_step(step_id):
                 return False
         return True
+
+    def _verify_inputs(self, step_id: str, verified: set[str]) -> list[tuple[str, str]]:
+        """Mark stale the done steps `step_id` reads whose outputs no longer hold; each is asked once a run."""
+        broken = []
+        for source in get(step_id).consumes:
+            if source in verified or self.state.status(source) != "done":
+                continue
+            verified.add(source)
+            reason = self.verify(source)
+            if reason:
+                self.bus.emit(LogLine(step_id, f"The {source} step's results no longer hold: {reason}", level="warn"))
+                self.state.update_record(source, status="stale", error=f"No longer holds: {reason}")
+                self._mark_stale(source)
+                broken.append((source, reason))
+        return broken
+
+    def _refuse(self, step_id: str, broken: list[tuple[str, str]]) -> bool:
+        reasons = " ".join(f"The {source} step's results no longer hold: {reason}" for source, reason in broken)
+        error = f"{reasons} Run it again first: sagewiz run --from {broken[0][0]}"
+        now = time.time()
+        self.state.update_record(step_id, status="failed", error=error, started_at=now, finished_at=now, duration=0)
+        self.bus.emit(StepFailed(step_id, error, 0.0, at=now))
+        return False
 
     def run_step(self, step_id: str) -> bool:
         step = get(step_id)
@@ -124,7 +161,10 @@ class Engine:
     def verify(self, step_id: str) -> str | None:
         """Ask a done step whether its outputs still hold (an endpoint can vanish behind our back)."""
         ctx = StepContext(self.project, step_id, self.bus, self.cancel, self.confirm)
-        return get(step_id).verify(ctx, self.state.outputs(step_id))
+        try:
+            return get(step_id).verify(ctx, self.state.outputs(step_id))
+        except Exception as exc:  # a check that cannot even ask: the outputs cannot be trusted either
+            return f"they could not be checked ({type(exc).__name__}: {exc})"
 
     def status_table(self) -> list[dict[str, Any]]:
         rows = []

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import platform
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from core.errors import StepError
 
@@ -92,6 +92,31 @@ def location(tracking_uri: str, row: dict[str, Any]) -> str:
     return mlflow_client.get_run(row["run_id"]).info.artifact_uri.rstrip("/") + "/" + row["model_name"]
 
 
+def local_copy(model: dict[str, Any], into: Path, tracking_uri: Callable[[], str | None]) -> Path:
+    """The chosen model on disk: the copy the model step downloaded and validated while it is still there,
+    else a fresh download through the run's artifact location (a bare `runs:/` URI would fall back to MLflow's
+    process-wide tracking URI). `tracking_uri` is asked only when a download is needed."""
+    import mlflow.artifacts
+
+    kept = Path(model.get("local_path") or into / "missing")
+    if (kept / "MLmodel").is_file():
+        return kept
+    uri = tracking_uri()
+    where = model["model_uri"]
+    try:
+        if uri and where.startswith("runs:/"):
+            where = location(uri, {"run_id": model["run_id"], "model_id": model.get("model_id", ""),
+                                   "model_name": where.rsplit("/", 1)[-1]})
+        local = Path(mlflow.artifacts.download_artifacts(artifact_uri=where, dst_path=str(into),
+                                                         tracking_uri=uri or None))
+    except Exception as exc:  # MLflow raises many kinds here (unreachable server, missing run)
+        raise StepError(f"The model {model['model_uri']} could not be downloaded from MLflow ({exc}). Check that "
+                        "the tracking server runs (the tracking step starts it) and the run still exists.") from None
+    if not (local / "MLmodel").is_file():
+        raise StepError(f"{model['model_uri']} has no MLmodel file: it is not an MLflow model. Pick another run.")
+    return local
+
+
 def artifacts(tracking_uri: str, row: dict[str, Any]) -> list[str]:
     """File names in the model's directory (MLmodel, conda.yaml, python_env.yaml, requirements.txt, model file)."""
     import mlflow.artifacts
@@ -140,6 +165,14 @@ def inspect(tracking_uri: str, row: dict[str, Any], dest: Path) -> dict[str, Any
             "requirements": [line.strip() for line in lines if line.strip() and not line.startswith("#")],
             "input_example": _frame_json(frame), "local_predictions": _as_list(predictions),
             "local_path": str(local), "model_uuid": meta.model_uuid or ""}
+
+
+def predict(local: Path, columns: list[str], rows: list[list]) -> list:
+    """The model's own predictions for rows, loaded from its directory (no tracking server involved)."""
+    import mlflow.pyfunc
+    import pandas as pd
+
+    return _as_list(mlflow.pyfunc.load_model(str(local)).predict(pd.DataFrame(rows, columns=columns)))
 
 
 def _python_version(local: Path) -> str:

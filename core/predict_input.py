@@ -88,19 +88,3 @@ def load(source: str, columns: list[str]) -> list[list[float]]:
             raise StepError(f"The input file {path} does not exist.")
         source = path.read_text(encoding="utf-8")
     return parse(source, columns)
-
-
-def payload(columns: list[str], rows: list[list[float]]) -> bytes:
-    return json.dumps({"dataframe_split": {"columns": columns, "data": rows}}).encode()
-
-
-def predictions(body: bytes) -> list:
-    """MLflow's scoring answer ({"predictions": [...]}, or a bare list) as a list."""
-    try:
-        data = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise StepError(f"The endpoint answered with something that is not JSON: {body[:200]!r}.") from None
-    data = data.get("predictions", data) if isinstance(data, dict) else data
-    if not isinstance(data, list):
-        raise StepError(f"The endpoint's answer has no list of predictions: {str(data)[:200]}.")
-    return data

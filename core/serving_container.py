@@ -7,6 +7,7 @@ Used by the smoke step and, in the sandbox, by predict. The container is always 
 from __future__ import annotations
 
 import contextlib
+import socket
 import threading
 import time
 import urllib.error
@@ -17,8 +18,20 @@ from typing import Callable, Iterator
 
 from core.errors import Cancelled, StepError
 
-CONTAINER_PORT = 8080
+CONTAINER_PORT = 8080  # SageMaker sends /ping and /invocations here
 LOG_TAIL = 30
+
+
+def host_port() -> int:
+    """8080 as on SageMaker when it is free here; otherwise any free port (the server binds to it)."""
+    for port in (CONTAINER_PORT, 0):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("0.0.0.0", port))
+            except OSError:
+                continue
+            return sock.getsockname()[1]
+    raise StepError("No free TCP port was found for the container.")
 
 
 class BaseUrl(str):

@@ -11,6 +11,7 @@ from typing import Any
 
 from core.errors import StepError
 from core.steps.base import Step, StepContext
+from core.steps.model import model_on_disk
 
 TAIL_LINES = 15
 _STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
@@ -68,7 +69,7 @@ class ImageStep(Step):
         tag = image_tag(ctx, run_id)
         model_python = model.get("python_version") or ""
         with tempfile.TemporaryDirectory(prefix="sagewiz-model-") as tmp:
-            model_dir = self._download(ctx, model, Path(tmp))
+            model_dir = model_on_disk(ctx, Path(tmp))
             model_python = model_python or _mlmodel(model_dir).get("python_version", "")
             if not model_python:
                 raise StepError("The model does not record its Python version (MLmodel python_version); log it "
@@ -107,18 +108,6 @@ class ImageStep(Step):
         if info is None or info["Id"] != outputs.get("image_id"):
             return f"The image {outputs.get('tag')} is no longer on this Docker engine; build it again."
         return None
-
-    def _download(self, ctx: StepContext, model: dict, into: Path) -> Path:
-        import mlflow.artifacts
-
-        ctx.log(f"Downloading the model {model['model_uri']} from {model.get('tracking_uri') or 'MLflow'}.")
-        try:
-            path = mlflow.artifacts.download_artifacts(artifact_uri=model["model_uri"], dst_path=str(into),
-                                                       tracking_uri=model.get("tracking_uri") or None)
-        except Exception as exc:
-            raise StepError(f"The model {model['model_uri']} could not be downloaded from MLflow ({exc}). Check "
-                            "that the tracking server runs (tracking step) and the model still exists.") from None
-        return Path(path)
 
     def _probe_base(self, ctx: StepContext, api, base: str) -> tuple[str, tuple[int, int]]:
         """The base image's Python version and glibc, which the wheels must match (cached per image id)."""

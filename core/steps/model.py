@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+from pathlib import Path
 from typing import Any
 
 from core import models
@@ -12,6 +13,15 @@ from core.steps.base import Step, StepContext
 from core.steps.tracking import tracking_uri
 
 TABLE_ROWS = 10
+
+
+def model_on_disk(ctx: StepContext, into: Path) -> Path:
+    """The chosen model's directory for the steps that package it (image, deploy)."""
+    model = ctx.outputs("model")
+    if not model.get("model_uri"):
+        raise StepError("No model is chosen yet; run the model step first.")
+    return models.local_copy(model, into,
+                             lambda: tracking_uri(ctx) if ctx.outputs("tracking") else model.get("tracking_uri"))
 
 
 class ModelStep(Step):
@@ -35,7 +45,7 @@ class ModelStep(Step):
         self._log_table(ctx, rows)
         row = self._choose(ctx, uri, experiment, rows)
         ctx.log(f"Chosen: run {row['run_id']} ({row['run_name']}), model {row['model_uri']}.")
-        dest = ctx.project.build_dir / "model" / row["run_id"]
+        dest = ctx.project.dir / "models" / row["run_id"]  # outside build/, which the image step replaces
         shutil.rmtree(dest, ignore_errors=True)
         facts = models.inspect(uri, row, dest)
         ctx.log(f"Loaded the model (python_function, Python {facts['python_version']}) and predicted on its "

@@ -22,7 +22,7 @@ class PredictStep(Step):
               "--body fileb://payload.json out.json")
 
     def run(self, ctx):
-        from core import aws, predict_input
+        from core import aws, predict_input, scoring
         from core.errors import StepError
 
         deploy, model = ctx.outputs("deploy"), ctx.outputs("model")
@@ -34,7 +34,7 @@ class PredictStep(Step):
             raise StepError("The model step recorded no input columns; run the model step again.")
         source = ctx.settings["predict.input"]
         rows = predict_input.load(source, columns) if source else predict_input.iris_rows(columns)
-        body = predict_input.payload(columns, rows)
+        body, content_type = scoring.dataframe_split({"columns": columns, "data": rows})
         resolved = aws.resolve(ctx.project)
         described = aws.client(ctx.project, "sagemaker", resolved=resolved).describe_endpoint(EndpointName=endpoint)
         status = described["EndpointStatus"]
@@ -42,11 +42,10 @@ class PredictStep(Step):
         if status != "InService":
             raise StepError(f"The endpoint {endpoint} is {status}, not InService; run deploy again.")
         if ctx.project.sandbox:
-            answer = self._sandbox_invoke(ctx, body)
+            predicted = self._sandbox_invoke(ctx, body, content_type)
         else:
-            answer = self._invoke(ctx, resolved, endpoint, body)
-        predicted = predict_input.predictions(answer)
-        local = self._local(ctx, model, columns, rows)
+            predicted = scoring.parse_predictions(self._invoke(ctx, resolved, endpoint, body, content_type))
+        local = self._local(ctx, columns, rows)
         for number, row in enumerate(rows):
             mine = f" (local model: {local[number]})" if local else ""
             ctx.log(f"{dict(zip(columns, row))} -> {predicted[number] if number < len(predicted) else '?'}{mine}")
@@ -54,44 +53,44 @@ class PredictStep(Step):
                 "local_predictions": local, "sandbox": ctx.project.sandbox}
 
     @staticmethod
-    def _invoke(ctx, resolved, endpoint, body):
+    def _invoke(ctx, resolved, endpoint, body: bytes, content_type: str) -> str:
         import botocore.exceptions
 
         from core import aws
 
         runtime = aws.client(ctx.project, "sagemaker-runtime", resolved=resolved)
         try:
-            answer = runtime.invoke_endpoint(EndpointName=endpoint, ContentType="application/json",
+            answer = runtime.invoke_endpoint(EndpointName=endpoint, ContentType=content_type,
                                              Accept="application/json", Body=body)
         except botocore.exceptions.ClientError as exc:
             raise aws.api_error(exc, "sagemaker:InvokeEndpoint", f"invoke the endpoint {endpoint}") from None
-        return answer["Body"].read()
+        return answer["Body"].read().decode("utf-8", "replace")
 
     @staticmethod
-    def _sandbox_invoke(ctx, body):
+    def _sandbox_invoke(ctx, body: bytes, content_type: str) -> list:
         """The same request, sent to the pushed image running locally (the emulator's runtime is canned)."""
-        from core.errors import StepError
+        from core import scoring
+        from core.serving_container import host_port, serve
 
-        try:
-            from core import serving_container
-        except ImportError:
-            raise StepError("SANDBOX predictions need the local serving container, which this build lacks.") from None
-        image = ctx.outputs("push").get("image_uri")
+        push = ctx.outputs("push")
+        image = push.get("pull_uri") or push.get("image_uri")
         ctx.log(f"SANDBOX: sending the request to {image} running locally, as SageMaker would run it.")
-        return serving_container.invoke(ctx, image, body, "application/json")
+        with serve(image, port=host_port(), on_log=lambda line: ctx.log(line, source="container"),
+                   cancel=ctx.cancel, timeout=ctx.settings["smoke.ping_timeout"]) as base_url:
+            return scoring.invoke(base_url, body, content_type)
 
     @staticmethod
-    def _local(ctx, model, columns, rows):
+    def _local(ctx, columns, rows):
         """The local model's predictions for the same rows; empty (with a warning) when it cannot be loaded."""
-        try:
-            import mlflow
-            import pandas as pd
+        import tempfile
+        from pathlib import Path
 
-            if model.get("tracking_uri"):
-                mlflow.set_tracking_uri(model["tracking_uri"])
-            predicted = mlflow.pyfunc.load_model(model["model_uri"]).predict(pd.DataFrame(rows, columns=columns))
-            return [float(v) if isinstance(v, (int, float)) or hasattr(v, "__float__") else v for v in
-                    (predicted.tolist() if hasattr(predicted, "tolist") else list(predicted))]
+        from core import models
+        from core.steps.model import model_on_disk
+
+        try:
+            with tempfile.TemporaryDirectory(prefix="sagewiz-model-") as tmp:
+                return models.predict(model_on_disk(ctx, Path(tmp)), columns, rows)
         except Exception as exc:  # a comparison aid: the endpoint's answer stands without it
             ctx.log(f"The local model could not be loaded for comparison ({exc}).", "warn")
             return []

@@ -2,40 +2,24 @@
 
 from __future__ import annotations
 
-import socket
+from pathlib import Path
 from typing import Any
 
 from core.errors import StepError
 from core.steps.base import Step, StepContext
 
-SAGEMAKER_PORT = 8080
-
-
-def host_port() -> int:
-    """8080 as on SageMaker when it is free here; otherwise any free port (the server binds to it)."""
-    for port in (SAGEMAKER_PORT, 0):
-        with socket.socket() as sock:
-            try:
-                sock.bind(("0.0.0.0", port))
-            except OSError:
-                continue
-            return sock.getsockname()[1]
-    raise StepError("No free TCP port was found for the container.")
-
-
-def local_predictions(model: dict[str, Any]) -> list:
+def local_predictions(ctx: StepContext, model: dict[str, Any]) -> list:
     """The model's own predictions for its input example: from the model step, else by loading it here."""
     if model.get("local_predictions"):
         return list(model["local_predictions"])
-    import mlflow
-    import pandas as pd
+    import tempfile
 
-    if model.get("tracking_uri"):
-        mlflow.set_tracking_uri(model["tracking_uri"])
+    from core import models
+    from core.steps.model import model_on_disk
+
     example = model["input_example"]
-    frame = pd.DataFrame(example["data"], columns=example["columns"])
-    predictions = mlflow.pyfunc.load_model(model["model_uri"]).predict(frame)
-    return predictions.tolist() if hasattr(predictions, "tolist") else list(predictions)
+    with tempfile.TemporaryDirectory(prefix="sagewiz-model-") as tmp:
+        return models.predict(model_on_disk(ctx, Path(tmp)), example["columns"], example["data"])
 
 
 class SmokeStep(Step):
@@ -54,7 +38,7 @@ class SmokeStep(Step):
 
     def run(self, ctx: StepContext) -> dict[str, Any]:
         from core import scoring
-        from core.serving_container import serve
+        from core.serving_container import CONTAINER_PORT, host_port, serve
 
         image = ctx.outputs("image")
         if not image.get("image_id"):
@@ -63,10 +47,10 @@ class SmokeStep(Step):
         if not model.get("input_example"):
             raise StepError("The model has no input example to send; log it with input_example=... and rerun the "
                             "model step.")
-        expected = local_predictions(model)
+        expected = local_predictions(ctx, model)
         port = host_port()
-        if port != SAGEMAKER_PORT:
-            ctx.log(f"Port {SAGEMAKER_PORT} is taken on this machine, so the container serves on {port}.", "warn")
+        if port != CONTAINER_PORT:
+            ctx.log(f"Port {CONTAINER_PORT} is taken on this machine, so the container serves on {port}.", "warn")
         ctx.log(f"Starting {image['tag']} with `serve`, as SageMaker does.")
         with serve(image["image_id"], port=port, on_log=lambda line: ctx.log(line, source="container"),
                    cancel=ctx.cancel, timeout=ctx.settings["smoke.ping_timeout"]) as base_url:

@@ -21,6 +21,10 @@ class FakeStep:
         self.outputs = outputs if outputs is not None else {"value": real.id}
         self.error = error
         self.calls = 0
+        self.broken = None  # what verify() answers
+
+    def verify(self, ctx, outputs):
+        return self.broken
 
     def run(self, ctx):
         self.calls += 1
@@ -136,3 +140,30 @@ def test_interrupted_running_step_is_failed_on_next_open(project_dir):
         record = project.state.record("deploy")
     assert record["status"] == "failed"
     assert "Interrupted" in record["error"]
+
+
+def test_resume_goes_back_to_a_step_whose_outputs_no_longer_hold(engine, fakes, recorder):
+    assert engine.run(end="deploy")
+    fakes["deploy"].broken = "The endpoint sagewiz-iris no longer exists."
+    calls = {sid: f.calls for sid, f in fakes.items()}
+    fakes_run_deploy = fakes["deploy"].run
+
+    def deploy_then_holds(ctx):
+        fakes["deploy"].broken = None
+        return fakes_run_deploy(ctx)
+
+    fakes["deploy"].run = deploy_then_holds
+    assert engine.run() is True
+    assert fakes["deploy"].calls == calls["deploy"] + 1, "deploy must run again"
+    assert fakes["push"].calls == calls["push"], "steps that still hold are not rerun"
+    assert any("no longer holds" in line or "no longer exists" in line for line in recorder.lines("predict"))
+
+
+def test_explicit_step_fails_when_its_inputs_no_longer_hold(engine, fakes):
+    assert engine.run(end="deploy")
+    fakes["deploy"].broken = "The endpoint sagewiz-iris no longer exists."
+    assert engine.run(only="predict") is False
+    error = engine.state.record("predict")["error"]
+    assert "no longer exists" in error and "sagewiz run --from deploy" in error
+    assert engine.state.status("deploy") == "stale"
+    assert fakes["predict"].calls == 0
