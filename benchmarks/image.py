@@ -1,6 +1,6 @@
 """Image figures: size against a naive single-stage build, cold build, rebuild after retrain, start to /ping.
 
-Run: .venv/bin/python benchmarks/image.py  (needs the local stack: DOCKER_HOST, SAGEWIZ_BASE_IMAGE).
+Run: .venv/bin/python -m benchmarks image  (needs the local stack: DOCKER_HOST, SAGEWIZ_BASE_IMAGE).
 Goals: size <= 60% of the naive build; rebuild <= 20% of cold; container start to /ping 200 <= 10 s.
 Everything it creates is removed at the end.
 """
@@ -53,7 +53,8 @@ def naive_build(api, base: str, build_dir: Path, tag: str) -> int:
         shutil.rmtree(context, ignore_errors=True)
 
 
-def main() -> None:
+def measure() -> list[tuple[str, str, str]]:
+    """(figure, value, goal) rows; every image it builds is removed."""
     import os
 
     import docker
@@ -99,12 +100,15 @@ def main() -> None:
         naive = naive_build(api, base, work / "project" / ".sagewiz" / "build", naive_tag)
         created.append(naive_tag)
         size = second["size"]
-        print(f"image size            {size / 1e6:8.0f} MB   naive single-stage {naive / 1e6:.0f} MB  "
-              f"-> {100 * size / naive:.0f}% (goal <= 60%)")
-        print(f"cold build            {cold:8.1f} s")
-        print(f"rebuild after retrain {rebuild:8.1f} s    -> {100 * rebuild / cold:.0f}% of cold (goal <= 20%)")
-        print(f"start to /ping 200    {min(pings):8.1f} s    (best of 3; all: "
-              f"{', '.join(f'{p:.1f}' for p in pings)}; goal <= 10 s)")
+        return [
+            ("image size", f"{size / 1e6:.0f} MB", "<= 60% of naive"),
+            ("naive single-stage image size", f"{naive / 1e6:.0f} MB", ""),
+            ("image size / naive", f"{100 * size / naive:.0f}%", "<= 60%"),
+            ("cold build", f"{cold:.1f} s", ""),
+            ("rebuild after retrain", f"{rebuild:.1f} s", "<= 20% of cold"),
+            ("rebuild / cold", f"{100 * rebuild / cold:.0f}%", "<= 20%"),
+            ("container start to /ping 200 (best of 3)", f"{min(pings):.1f} s", "<= 10 s"),
+        ]
     finally:
         for ref in reversed(created):
             try:
@@ -125,4 +129,6 @@ def _free_port() -> int:
 
 
 if __name__ == "__main__":
-    main()
+    from benchmarks.__main__ import main
+
+    main(["image"])

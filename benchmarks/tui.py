@@ -1,6 +1,6 @@
 """Figures for the Textual wizard (not pass/fail).
 
-  .venv/bin/python benchmarks/tui.py
+  .venv/bin/python -m benchmarks tui
 
 1. Time from process start to the first interactive screen, and peak RSS at that point (a child process
    runs the real app headless; the parent stamps the time just before starting it).
@@ -52,7 +52,7 @@ def child_startup(project_dir: str, started: float) -> None:
     print(json.dumps(figures))
 
 
-def startup(runs: int = 5) -> None:
+def startup(runs: int = 5) -> list[tuple[str, str, str]]:
     results = []
     for _ in range(runs):
         with tempfile.TemporaryDirectory() as project_dir:
@@ -61,12 +61,12 @@ def startup(runs: int = 5) -> None:
                                  capture_output=True, text=True, check=True, cwd=ROOT)
             results.append(json.loads(out.stdout.strip().splitlines()[-1]))
     seconds = sorted(r["seconds"] for r in results)
-    print(f"start to first interactive screen: median {statistics.median(seconds):.3f} s "
-          f"(min {seconds[0]:.3f}, max {seconds[-1]:.3f}, {runs} runs; goal <= 0.45 s)")
-    print(f"peak RSS at start: {statistics.median(r['peak_rss_mb'] for r in results):.0f} MB")
+    return [(f"start to first interactive screen, median of {runs}", f"{statistics.median(seconds):.3f} s",
+             "<= 0.45 s"),
+            ("peak RSS at start", f"{statistics.median(r['peak_rss_mb'] for r in results):.0f} MB", "")]
 
 
-async def streaming() -> None:
+async def streaming() -> list[tuple[str, str, str]]:
     from core.project import Project
     from core.steps import BY_ID
     from core.steps.base import Step
@@ -119,17 +119,21 @@ async def streaming() -> None:
             BY_ID["environment"] = original
     latencies.sort()
     p95 = latencies[int(0.95 * (len(latencies) - 1))] if latencies else float("nan")
-    print(f"streaming {LINES:,} lines took {elapsed:.1f} s; {len(latencies)} key presses while streaming: "
-          f"p50 {statistics.median(latencies) * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms (goal < 100 ms)")
-    print(f"RSS growth while streaming: {peak - before:.1f} MB (goal < 50 MB)")
-    print(f"full log on disk: {on_disk:,} of {LINES:,} lines in {log_file.name} "
-          f"({'complete' if on_disk == LINES else 'INCOMPLETE'})")
+    return [(f"stream {LINES:,} log lines through the wizard", f"{elapsed:.1f} s", ""),
+            (f"key-press latency p95 while streaming ({len(latencies)} presses)", f"{p95 * 1000:.0f} ms", "< 100 ms"),
+            ("RSS growth while streaming", f"{peak - before:.1f} MB", "< 50 MB"),
+            ("log lines on disk", f"{on_disk:,}/{LINES:,}", "all")]
+
+
+def measure() -> list[tuple[str, str, str]]:
+    os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
+    return startup() + asyncio.run(streaming())
 
 
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "--child":
         child_startup(sys.argv[2], float(sys.argv[3]))
     else:
-        os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
-        startup()
-        asyncio.run(streaming())
+        from benchmarks.__main__ import main
+
+        main(["tui"])

@@ -1,0 +1,73 @@
+"""Wall time of the whole sandbox pipeline, headless (`sagewiz run --sandbox --yes`), and per-step times.
+
+Needs the local stack (Docker engine, base image). The image layers and the wheelhouse are cached between
+runs, so after the first run this measures a warm rebuild of the model layer; the first run's figure (cold)
+is in benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+STACK_ENV = Path(os.environ.get("SAGEWIZ_STACK_DIR", "/var/tmp/sagewiz-stack")) / "stack.env"
+
+
+def _base_image() -> str:
+    if os.environ.get("SAGEWIZ_BASE_IMAGE"):
+        return os.environ["SAGEWIZ_BASE_IMAGE"]
+    for line in STACK_ENV.read_text().splitlines():
+        if line.startswith("SAGEWIZ_BASE_IMAGE="):
+            return line.split("=", 1)[1]
+    raise RuntimeError("no base image: run scripts/stack start")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def measure() -> list[tuple[str, str, str]]:
+    project = Path(tempfile.mkdtemp(prefix="sagewiz-pipeline-"))
+    try:
+        (project / "sagewiz.toml").write_text(
+            f'[image]\nbase = "{_base_image()}"\ndeps = "wheelhouse"\nrepository = "sagewiz-bench"\n'
+            f'[tracking]\nport = {_free_port()}\n[cleanup]\neverything = true\n')
+        cli = shutil.which("sagewiz") or str(Path(sys.executable).with_name("sagewiz"))
+        started = time.monotonic()
+        done = subprocess.run([cli, "--project-dir", str(project), "run", "--sandbox", "--yes"],
+                              capture_output=True, text=True, timeout=1800)
+        wall = time.monotonic() - started
+        if done.returncode != 0:
+            raise RuntimeError(f"the pipeline failed: {done.stdout[-1500:]}")
+        steps = json.loads((project / ".sagewiz" / "state.json").read_text())["steps"]
+        image = steps["image"]["outputs"]
+        _remove_images([image.get("image_id", "")])  # the dependency stage stays: it is the layer cache
+        rows = [("whole sandbox pipeline, 13 steps (dependency layers cached)", f"{wall:.1f} s", "")]
+        slowest = sorted(steps.items(), key=lambda item: -(item[1].get("duration") or 0))[:5]
+        rows += [(f"  step {name}", f"{record['duration']:.1f} s", "") for name, record in slowest]
+        return rows
+    finally:
+        shutil.rmtree(project, ignore_errors=True)
+
+
+def _remove_images(refs: list[str]) -> None:
+    """The benchmark's own images only, so the vfs driver does not fill the disk."""
+    for ref in refs:
+        if ref:
+            subprocess.run(["docker", "rmi", "-f", ref], capture_output=True)
+
+
+if __name__ == "__main__":
+    from benchmarks.__main__ import main
+
+    main(["pipeline"])
