@@ -123,7 +123,7 @@ def client(project: "Project", service: str, *, timeout: float = 60, resolved: R
 
     resolved = resolved or resolve(project)
     config = Config(connect_timeout=min(timeout, 10), read_timeout=timeout,
-                    retries={"max_attempts": attempts, "mode": "standard"})
+                    retries={"total_max_attempts": attempts, "mode": "standard"})  # attempts, not retries
     return resolved.session.client(service, endpoint_url=endpoint_url(project), config=config)
 
 
@@ -246,9 +246,84 @@ def _plain(message: str) -> str:
 
 def api_error(exc: BaseException, action: str, doing: str) -> StepError:
     """A sentence for a refused AWS call; a denied one names the missing permission."""
+    transient = transient_error(exc, doing)
+    if transient is not None:
+        return transient
     code = error_code(exc)
     message = _plain((getattr(exc, "response", None) or {}).get("Error", {}).get("Message", str(exc)))
     if code in DENIED or "not authorized" in message.lower():
         return StepError(f"AWS refused to {doing}: the credentials lack the permission {action} ({message}). "
                          f"Ask your AWS administrator to allow {action} for this user or role, then retry.")
     return StepError(f"AWS could not {doing} ({code or type(exc).__name__}: {message}).")
+
+
+# Error codes botocore's standard retry mode treats as throttling (botocore.retries.standard).
+THROTTLED = ("Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
+             "TooManyRequestsException", "ProvisionedThroughputExceededException", "RequestLimitExceeded",
+             "BandwidthLimitExceeded", "LimitExceededException", "RequestThrottled", "SlowDown",
+             "EC2ThrottledException")
+RESUME = ("then run `sagewiz run` to resume from this step (what it already created is in the ledger and is "
+          "reused, and `sagewiz cleanup` finds it).")
+
+
+def transient_error(exc: BaseException, doing: str) -> StepError | None:
+    """A sentence for AWS throttling or a 5xx once botocore's bounded retries ran out; None for other errors.
+
+    Accepts a ClientError, or boto3's S3UploadFailedError wrapping one."""
+    import boto3.exceptions
+
+    if isinstance(exc, boto3.exceptions.S3UploadFailedError) and exc.__context__ is not None:
+        exc = exc.__context__  # upload_file re-raises the ClientError as S3UploadFailedError
+    meta = (getattr(exc, "response", None) or {}).get("ResponseMetadata") or {}
+    status, code = int(meta.get("HTTPStatusCode") or 0), error_code(exc)
+    attempts = int(meta.get("RetryAttempts") or 0) + 1
+    if code in THROTTLED or status == 429:
+        return StepError(f"AWS kept throttling the requests to {doing} ({code or status}), still after {attempts} "
+                         f"attempts: the account is making too many calls. Wait a minute, {RESUME}")
+    if status >= 500:
+        return StepError(f"AWS answered {status} ({code or 'server error'}) to the requests to {doing}, still "
+                         f"after {attempts} attempts: the service is having trouble. Wait a few minutes, {RESUME}")
+    return None
+
+
+def unreachable(project: "Project", exc: BaseException, doing: str) -> StepError:
+    """A sentence for an AWS endpoint that refused connections, hung up or timed out after botocore's retries."""
+    import urllib.parse
+
+    import botocore.exceptions
+
+    url = urllib.parse.urlsplit((getattr(exc, "kwargs", None) or {}).get("endpoint_url") or "")
+    where = f"{url.scheme}://{url.netloc}" if url.netloc else "its endpoint"
+    timed_out = isinstance(exc, (botocore.exceptions.ConnectTimeoutError, botocore.exceptions.ReadTimeoutError))
+    what = f"{'no answer in time' if timed_out else 'connection refused or cut'}, also on botocore's retries"
+    if project.sandbox:
+        return StepError(f"The sandbox's AWS emulator at {where} stopped answering while sagewiz tried to {doing} "
+                         f"({what}). Start the emulator again (or empty sandbox.aws_endpoint so that sagewiz "
+                         f"starts its own), {RESUME}")
+    return StepError(f"AWS could not be reached at {where} while sagewiz tried to {doing} ({what}). Check the "
+                     f"network connection (VPN, proxy, firewall), {RESUME}")
+
+
+def step_failures(doing: str):
+    """Decorator for a step's run(ctx): AWS being unreachable, throttling or failing with 5xx (what is left
+    once botocore's bounded retries ran out) becomes a sentence saying what to do; other errors pass."""
+    import functools
+
+    def decorate(run):
+        @functools.wraps(run)
+        def wrapper(step, ctx):
+            import botocore.exceptions
+
+            try:
+                return run(step, ctx)
+            except StepError:
+                raise
+            except (botocore.exceptions.ConnectionError, botocore.exceptions.HTTPClientError) as exc:
+                raise unreachable(ctx.project, exc, doing) from None
+            except Exception as exc:
+                sentence = transient_error(exc, doing)
+                if sentence is None:
+                    raise
+                raise sentence from None
+        return wrapper
+    return decorate

@@ -13,6 +13,7 @@ from typing import Any, Callable, Iterator
 from core.errors import Cancelled, StepError
 
 API_TIMEOUT = 300  # seconds of silence on a request before it fails (pushes of big layers are quiet)
+PING_TIMEOUT = 10  # seconds for a ping: a hung engine must not hold a step for API_TIMEOUT
 PLATFORM = "linux/amd64"  # SageMaker runs amd64 only
 
 
@@ -29,8 +30,9 @@ def client():
     import docker
 
     try:
-        api = docker.APIClient(base_url=_base_url(), timeout=API_TIMEOUT)
+        api = docker.APIClient(base_url=_base_url(), timeout=PING_TIMEOUT)  # asks the engine's API version
         api.ping()
+        api.timeout = API_TIMEOUT
     except Exception as exc:  # DockerException, requests errors, FileNotFoundError on the socket
         raise DockerUnavailable(
             f"The Docker engine does not answer ({short(exc)}). Start Docker (Docker Desktop, or "
@@ -52,10 +54,14 @@ def short(exc: BaseException) -> str:
 
 
 def engine_alive(api) -> bool:
+    """A ping bounded by PING_TIMEOUT, for telling an engine that went away from a failed request."""
+    saved, api.timeout = api.timeout, PING_TIMEOUT
     try:
         return bool(api.ping())
     except Exception:
         return False
+    finally:
+        api.timeout = saved
 
 
 def stream(api, start: Callable[[], Iterator[dict]], cancel: threading.Event | None) -> Iterator[dict]:
@@ -97,8 +103,8 @@ def stream(api, start: Callable[[], Iterator[dict]], cancel: threading.Event | N
             raise Cancelled("The step was cancelled.") from None
         if not engine_alive(api):
             raise EngineStopped(
-                f"The Docker engine stopped answering ({short(exc)}). Start Docker again and rerun the step; "
-                "nothing was tagged or pushed.") from None
+                "The Docker engine stopped answering in the middle of the request. Start Docker again and rerun "
+                "the step (`sagewiz run` resumes there).") from None
         raise
     finally:
         done.set()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from core.aws import step_failures
 from core.steps.base import Step
 
 ROLE_RETRIES = 6  # a fresh execution role can take a few seconds before SageMaker may assume it
@@ -28,6 +29,7 @@ class DeployStep(Step):
     manual = ('aws sagemaker create-model ...\naws sagemaker create-endpoint-config ...\n'
               'aws sagemaker create-endpoint ...\naws sagemaker wait endpoint-in-service --endpoint-name sagewiz-iris')
 
+    @step_failures("deploy the model to SageMaker")
     def run(self, ctx):
         from core import aws, names, pricing
         from core.errors import StepError

@@ -9,6 +9,7 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
+from core.aws import step_failures
 from core.errors import StepError
 from core.steps.base import Step, StepContext
 
@@ -48,6 +49,7 @@ class PushStep(Step):
     )
     manual = 'aws ecr create-repository --repository-name sagewiz-model\naws ecr get-login-password | docker login --username AWS --password-stdin <account>.dkr.ecr.<region>.amazonaws.com\ndocker push <account>.dkr.ecr.<region>.amazonaws.com/sagewiz-model:<tag>'
 
+    @step_failures("push the image to ECR")
     def run(self, ctx: StepContext) -> dict[str, Any]:
         from core import aws, docker_api
 
