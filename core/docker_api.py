@@ -98,7 +98,7 @@ def stream(api, start: Callable[[], Iterator[dict]], cancel: threading.Event | N
             yield message
     except Cancelled:
         raise
-    except Exception as exc:
+    except Exception:
         if cancel is not None and cancel.is_set():
             raise Cancelled("The step was cancelled.") from None
         if not engine_alive(api):
