@@ -1,8 +1,8 @@
 """AWS sessions and clients for the steps: credential resolution, the sandbox endpoint, identity, child env.
 
-Resolution order: sandbox -> key pair in the OS keyring -> AWS profile (aws.profile / --profile) ->
-the environment and boto3's default chain. Nothing here stores a secret; the long-term key stays in
-the keyring and in this process's memory.
+Resolution order: sandbox (unless sandbox.own_credentials) -> key pair in the OS keyring -> AWS profile
+(aws.profile / --profile) -> the environment and boto3's default chain. Nothing here stores a secret; the
+long-term key stays in the keyring and in this process's memory.
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ def resolve(project: "Project") -> Resolved:
     import boto3
     import botocore.exceptions
 
-    if project.sandbox:
+    if project.sandbox and not project.settings["sandbox.own_credentials"]:
         return Resolved(boto3.Session(aws_access_key_id=SANDBOX_KEY_ID, aws_secret_access_key=SANDBOX_SECRET,
                                       region_name=region(project)), "sandbox", SANDBOX_KEY_ID)
     pair = _keyring_pair()

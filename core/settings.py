@@ -93,6 +93,8 @@ FIELDS: tuple[Field, ...] = (
     Field("sandbox.enabled", False, "run every AWS step against a local emulator", bool, "true or false"),
     Field("sandbox.aws_endpoint", "", "an AWS emulator that already runs; empty starts moto server", str,
           "an http URL or empty", _pattern(r"https?://\S+")),
+    Field("sandbox.own_credentials", False, "sign sandbox calls with your own credentials (keyring, profile, "
+          "environment) to rehearse that path; they go to the local emulator only", bool, "true or false"),
     Field("sandbox.registry", "", "a registry that already runs, host:port; empty starts one", str,
           "host:port or empty", _pattern(r"[A-Za-z0-9.-]+:\d+")),
 )

@@ -18,6 +18,7 @@ pytest_plugins = [
     "tests.plugins.mlflow_fixtures",
     "tests.plugins.docker_fixtures",
     "tests.plugins.aws_fixtures",
+    "tests.plugins.pipeline_fixtures",
 ]
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")

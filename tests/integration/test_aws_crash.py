@@ -15,7 +15,9 @@ import time
 
 import pytest
 
+from core.proc import pid_alive
 from tests.plugins.aws_fixtures import moto_reset, sandbox_client
+from tests.plugins.pipeline_fixtures import live_resources
 
 pytestmark = pytest.mark.integration
 
@@ -101,25 +103,6 @@ def _kill_during_deploy(project_dir, wanted) -> dict:
     return state
 
 
-def _live(moto_url) -> dict[str, list[str]]:
-    """What the emulator holds, by kind."""
-    sm, s3, ecr, iam = (sandbox_client(moto_url, s) for s in ("sagemaker", "s3", "ecr", "iam"))
-    objects = [o["Key"] for b in s3.list_buckets()["Buckets"]
-               for o in s3.list_objects_v2(Bucket=b["Name"]).get("Contents", [])]
-    uploads = [u["Key"] for b in s3.list_buckets()["Buckets"]
-               for u in s3.list_multipart_uploads(Bucket=b["Name"]).get("Uploads", [])]
-    return {
-        "endpoints": [e["EndpointName"] for e in sm.list_endpoints()["Endpoints"]],
-        "endpoint_configs": [c["EndpointConfigName"] for c in sm.list_endpoint_configs()["EndpointConfigs"]],
-        "models": [m["ModelName"] for m in sm.list_models()["Models"]],
-        "buckets": [b["Name"] for b in s3.list_buckets()["Buckets"]],
-        "objects": objects,
-        "uploads": uploads,
-        "repositories": [r["repositoryName"] for r in ecr.describe_repositories()["repositories"]],
-        "roles": [r["RoleName"] for r in iam.list_roles()["Roles"] if r["RoleName"].startswith("sagewiz")],
-    }
-
-
 def _cleanup_all(project_dir) -> subprocess.CompletedProcess:
     done = subprocess.run(_sagewiz(project_dir, "cleanup", "--yes", "--all"), env=_env(), capture_output=True,
                           text=True, timeout=300)
@@ -128,12 +111,11 @@ def _cleanup_all(project_dir) -> subprocess.CompletedProcess:
 
 
 def _assert_nothing_left(project_dir, moto_url, killed):
-    assert {kind: ids for kind, ids in _live(moto_url).items() if ids} == {}
+    assert {kind: ids for kind, ids in live_resources(moto_url).items() if ids} == {}
     state = _state(project_dir)
     assert state["services"] == {}  # the registry the killed wizard started was adopted and stopped
-    for service in killed["services"].values():
-        with pytest.raises(ProcessLookupError):
-            os.kill(service["pid"], 0)
+    for service in killed["services"].values():  # stopped; a zombie until whatever adopted it reaps it
+        assert not pid_alive(service["pid"])
     assert state["steps"]["cleanup"]["outputs"]["remaining"] == []
     assert [e for e in state["ledger"] if e["status"] != "deleted"] == []
 
@@ -149,7 +131,8 @@ def test_sigkill_mid_upload_then_cleanup_leaves_nothing(crashable, moto_url):
     state = _kill_during_deploy(crashable, uploading)
     kinds = {e["kind"] for e in state["ledger"]}
     assert {"iam_role", "s3_bucket", "s3_object"} <= kinds
-    assert _live(moto_url)["buckets"] and _live(moto_url)["roles"]  # the crash left resources behind
+    left = live_resources(moto_url)
+    assert left["buckets"] and left["roles"]  # the crash left resources behind
 
     done = _cleanup_all(crashable)
     assert "SANDBOX" in done.stdout and "nothing sagewiz created remains" in done.stdout
@@ -159,7 +142,7 @@ def test_sigkill_mid_upload_then_cleanup_leaves_nothing(crashable, moto_url):
 def test_resume_after_sigkill_creates_nothing_twice(crashable, moto_url):
     killed = _kill_during_deploy(crashable, lambda ledger: any(
         e["kind"] == "s3_bucket" and e["status"] == "created" for e in ledger))
-    before = _live(moto_url)
+    before = live_resources(moto_url)
     assert len(before["buckets"]) == 1 and before["roles"] == [ROLE]
 
     resumed = subprocess.run(_sagewiz(crashable, "run", "--sandbox", "--yes", "--to", "deploy"), env=_env(),
@@ -168,7 +151,7 @@ def test_resume_after_sigkill_creates_nothing_twice(crashable, moto_url):
     assert "Resuming at deploy" in resumed.stdout  # credentials and iam were not run again
     state = _state(crashable)
     assert state["steps"]["deploy"]["status"] == "done"
-    after = _live(moto_url)
+    after = live_resources(moto_url)
     assert after["buckets"] == before["buckets"] and after["roles"] == [ROLE]
     assert len(after["models"]) == len(after["endpoint_configs"]) == len(after["endpoints"]) == 1
     assert len(after["objects"]) == 1 and after["uploads"] == []
