@@ -104,8 +104,10 @@ def local_copy(model: dict[str, Any], into: Path, tracking_uri: Callable[[], str
     uri = tracking_uri()
     where = model["model_uri"]
     try:
-        if uri and where.startswith("runs:/"):
-            where = location(uri, {"run_id": model["run_id"], "model_id": model.get("model_id", ""),
+        logged_id = where.split("/", 1)[1] if where.startswith("models:/m-") else ""
+        if uri and (where.startswith("runs:/") or logged_id):
+            # models:/ and runs:/ would resolve through MLflow's process-wide URIs (./mlruns by default)
+            where = location(uri, {"run_id": model.get("run_id", ""), "model_id": model.get("model_id") or logged_id,
                                    "model_name": where.rsplit("/", 1)[-1]})
         local = Path(mlflow.artifacts.download_artifacts(artifact_uri=where, dst_path=str(into),
                                                          tracking_uri=uri or None))

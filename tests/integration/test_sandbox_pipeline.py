@@ -13,12 +13,13 @@ import pytest
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
-def test_run_sandbox_yes_goes_through_all_steps(project_dir):
+def test_run_sandbox_yes_goes_through_all_steps(project_dir, docker_stack):
     from tests.conftest import free_port
 
     env = dict(os.environ)
     argv = [sys.executable, "-m", "tui.cli", "run", "--sandbox", "--yes", "--project-dir", str(project_dir),
-            "--set", f"tracking.port={free_port()}", "--set", "cleanup.everything=true"]
+            "--set", f"tracking.port={free_port()}", "--set", "cleanup.everything=true",
+            "--set", f"image.base={docker_stack['base']}", "--set", "image.deps=wheelhouse"]
     done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=1500)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "SANDBOX" in done.stdout

@@ -96,7 +96,7 @@ def test_server_killed_mid_training_fails_clearly_and_resume_restarts_it(engine,
                              for line in recorder.lines("tracking")), 5)
     assert engine.verify("tracking") is not None
 
-    assert engine.run(end="train")  # resume at train: it restarts the server, then trains
+    assert engine.run(end="train")  # resume: tracking no longer holds, so it runs again, then train
     assert project.state.status("train") == "done", project.state.record("train")["error"]
     assert project.state.service("mlflow")["pid"] != pid
-    assert any("starting it again" in line for line in recorder.lines("train"))
+    assert any("tracking step's results no longer hold" in line for line in recorder.lines("train"))

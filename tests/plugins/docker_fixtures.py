@@ -60,20 +60,37 @@ def log_model(tracking_uri: str, n_estimators: int, requirements: list[str] | No
     from sklearn.ensemble import RandomForestRegressor
     from sklearn.model_selection import train_test_split
 
-    mlflow.set_tracking_uri(tracking_uri)
     frame = load_iris(as_frame=True).frame
     x_train, x_test, y_train, _ = train_test_split(frame[FEATURES], frame["target"], test_size=0.3, random_state=7)
     model = RandomForestRegressor(n_estimators=n_estimators, random_state=7).fit(x_train, y_train)
     example = x_test.head(3)
-    with mlflow.start_run() as run:
-        info = mlflow.sklearn.log_model(model, name="random-forest-model", input_example=example,
-                                        skops_trusted_types=["sklearn.tree._tree.Tree"],
-                                        pip_requirements=requirements)
+    # set_tracking_uri also exports MLFLOW_TRACKING_URI, which the tracking step honours: restore it after
+    previous = os.environ.get("MLFLOW_TRACKING_URI")
+    mlflow.set_tracking_uri(tracking_uri)
+    try:
+        with mlflow.start_run(experiment_id=_experiment_beside(tracking_uri)) as run:
+            info = mlflow.sklearn.log_model(model, name="random-forest-model", input_example=example,
+                                            skops_trusted_types=["sklearn.tree._tree.Tree"],
+                                            pip_requirements=requirements)
+    finally:
+        mlflow.set_tracking_uri(previous)
     return {"run_id": run.info.run_id, "model_uri": info.model_uri, "tracking_uri": tracking_uri,
             "flavor": "sklearn", "python_version": "{}.{}.{}".format(*sys.version_info[:3]),
             "requirements": requirements or [],
             "input_example": {"columns": FEATURES, "data": example.values.tolist()},
             "local_predictions": model.predict(example).tolist()}
+
+
+def _experiment_beside(tracking_uri: str) -> str:
+    """An experiment whose artifacts live beside the sqlite file (the default is ./mlruns in the cwd)."""
+    import mlflow
+
+    name = "sagewiz-tests"
+    found = mlflow.get_experiment_by_name(name)
+    if found is not None:
+        return found.experiment_id
+    root = Path(tracking_uri.removeprefix("sqlite:///")).parent / "artifacts"
+    return mlflow.create_experiment(name, artifact_location=root.as_uri())
 
 
 @pytest.fixture(scope="session")
