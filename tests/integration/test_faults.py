@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.plugins.docker_fixtures import stop_dockerd
 from tests.plugins.aws_fixtures import MotoServer, moto_reset, sandbox_client, start_moto, stop_moto
 from tests.plugins.fault_proxy import THROTTLING, UNAVAILABLE, FaultProxy, amz_target, s3_put_object
 
@@ -251,11 +252,4 @@ def test_engine_stopped_during_push_fails_the_step_and_resume_pushes(private_doc
         assert [e["status"] for e in _state(project_dir)["ledger"] if e["kind"] == "ecr_image"] == ["created"]
     finally:
         if restarted is not None:
-            restarted.terminate()
-            try:
-                restarted.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                restarted.kill()
-                restarted.wait()
-        for _ in range(2):  # each dockerd start mounts its data root over itself and leaves it mounted
-            subprocess.run(["umount", str(root / "data")], capture_output=True)
+            stop_dockerd(restarted, root)

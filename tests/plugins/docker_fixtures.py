@@ -55,7 +55,6 @@ def log_model(tracking_uri: str, n_estimators: int, requirements: list[str] | No
     """The tutorial's iris RandomForest logged with MLflow; the model step's outputs for it."""
     import mlflow
     import mlflow.sklearn
-    import pandas as pd
     from sklearn.datasets import load_iris
     from sklearn.ensemble import RandomForestRegressor
     from sklearn.model_selection import train_test_split
@@ -197,12 +196,19 @@ def private_dockerd(tmp_path, docker_stack):
         save.wait()
         yield {"host": host, "proc": proc}
     finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_dockerd(proc, root)
         log.close()
         subprocess.run(["rm", "-rf", str(root)], check=False)
+
+
+def stop_dockerd(proc: subprocess.Popen, root: Path) -> None:
+    """Stop a private dockerd and unmount its data root (each start mounts it over itself and leaves it)."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    for _ in range(2):
+        subprocess.run(["umount", str(root / "data")], capture_output=True)
