@@ -15,6 +15,14 @@ from core.steps.tracking import tracking_uri
 TABLE_ROWS = 10
 
 
+def own_predictions(ctx: StepContext, columns: list[str], rows: list[list]) -> list:
+    """The chosen model's predictions for rows, loaded here: what the image's and endpoint's answers are held to."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="sagewiz-model-") as tmp:
+        return models.predict(model_on_disk(ctx, Path(tmp)), columns, rows)
+
+
 def model_on_disk(ctx: StepContext, into: Path) -> Path:
     """The chosen model's directory for the steps that package it (image, deploy)."""
     model = ctx.outputs("model")

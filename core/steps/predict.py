@@ -82,15 +82,10 @@ class PredictStep(Step):
     @staticmethod
     def _local(ctx, columns, rows):
         """The local model's predictions for the same rows; empty (with a warning) when it cannot be loaded."""
-        import tempfile
-        from pathlib import Path
-
-        from core import models
-        from core.steps.model import model_on_disk
+        from core.steps.model import own_predictions
 
         try:
-            with tempfile.TemporaryDirectory(prefix="sagewiz-model-") as tmp:
-                return models.predict(model_on_disk(ctx, Path(tmp)), columns, rows)
+            return own_predictions(ctx, columns, rows)
         except Exception as exc:  # a comparison aid: the endpoint's answer stands without it
             ctx.log(f"The local model could not be loaded for comparison ({exc}).", "warn")
             return []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from core.errors import StepError
@@ -12,14 +11,9 @@ def local_predictions(ctx: StepContext, model: dict[str, Any]) -> list:
     """The model's own predictions for its input example: from the model step, else by loading it here."""
     if model.get("local_predictions"):
         return list(model["local_predictions"])
-    import tempfile
+    from core.steps.model import own_predictions
 
-    from core import models
-    from core.steps.model import model_on_disk
-
-    example = model["input_example"]
-    with tempfile.TemporaryDirectory(prefix="sagewiz-model-") as tmp:
-        return models.predict(model_on_disk(ctx, Path(tmp)), example["columns"], example["data"])
+    return own_predictions(ctx, model["input_example"]["columns"], model["input_example"]["data"])
 
 
 class SmokeStep(Step):
