@@ -30,13 +30,18 @@ class ProjectLock:
         except (FileNotFoundError, ValueError):
             return None
 
+    def held_by_other(self) -> bool:
+        """Another live process holds the lock."""
+        pid = self.owner()
+        return pid is not None and pid != os.getpid() and _alive(pid)
+
     def acquire(self) -> None:
         for _ in range(3):
             try:
                 fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             except FileExistsError:
-                pid = self.owner()
-                if pid is not None and pid != os.getpid() and _alive(pid):
+                if self.held_by_other():
+                    pid = self.owner()
                     raise LockedError(
                         f"Another sagewiz (PID {pid}) is using this project. Close it first, "
                         f"or if it is stuck stop it with: kill {pid}"

@@ -59,6 +59,24 @@ def argv(project: "Project", host: str, port: int) -> list[str]:
             "--artifacts-destination", str(store / "artifacts"), "--workers", "1"]
 
 
+def running_for(project: "Project") -> list[dict]:
+    """Live servers on this project's store, whoever started them: a wizard killed just as it started one
+    may not have recorded it. Each as {pid, host, port, url}, read from its command line."""
+    store = f"sqlite:///{project.mlflow_dir / 'mlflow.db'}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or not pid_alive(int(entry.name), store):
+            continue
+        try:
+            args = (entry / "cmdline").read_bytes().decode("utf-8", "replace").split("\0")
+        except OSError:
+            continue
+        if "server" in args and "--host" in args and "--port" in args:
+            host, port = args[args.index("--host") + 1], int(args[args.index("--port") + 1])
+            found.append({"pid": int(entry.name), "host": host, "port": port, "url": f"http://{host}:{port}"})
+    return found
+
+
 def start(project: "Project", host: str, port: int) -> tuple[subprocess.Popen, Path]:
     """Start the server in its own session, output appended to `.sagewiz/logs/mlflow-server.log`."""
     project.mlflow_dir.mkdir(parents=True, exist_ok=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 from typing import Callable
 
@@ -51,23 +50,16 @@ class Project:
         except BaseException:
             self.lock.release()
             raise
-        self._mark_interrupted()
+        self.state.mark_interrupted()
         return self
 
     def open_readonly(self) -> "Project":
-        """Read state without taking the lock, for status and logs while another wizard runs."""
+        """Read state without taking the lock, for status and logs while another wizard runs; with no live
+        wizard holding the project, a step still marked running was interrupted and is shown so."""
         self.state = StateStore(self.dir / "state.json", readonly=True)
+        if not self.lock.held_by_other():
+            self.state.mark_interrupted()
         return self
-
-    def _mark_interrupted(self) -> None:
-        """A step left `running` by a process that died is failed, so resume starts there."""
-        assert self.state is not None
-        for step, record in self.state.snapshot()["steps"].items():
-            if record.get("status") == "running":
-                self.state.update_record(
-                    step, status="failed", finished_at=time.time(),
-                    error="Interrupted: the wizard stopped while this step ran. Run it again to resume.",
-                )
 
     def on_close(self, callback: Callable[[], None]) -> None:
         """Register a stop action for something this process started (MLflow server, emulator)."""

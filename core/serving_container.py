@@ -7,6 +7,7 @@ Used by the smoke step and, in the sandbox, by predict. The container is always 
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import threading
 import time
@@ -73,6 +74,7 @@ def serve(image_ref: str, *, port: int, on_log: Callable[[str], None], cancel: t
     from core import docker_api
 
     api = api or docker_api.client()
+    _remove_orphans(api)
     host_config, env = _network(api, port)
     tail: deque[str] = deque(maxlen=LOG_TAIL)
     name = f"sagewiz-serve-{uuid.uuid4().hex[:10]}"
@@ -80,7 +82,7 @@ def serve(image_ref: str, *, port: int, on_log: Callable[[str], None], cancel: t
         container = api.create_container(image_ref, command=["serve"], name=name, environment=env,
                                          ports=[CONTAINER_PORT] if "port_bindings" in host_config else None,
                                          host_config=api.create_host_config(**host_config),
-                                         labels={"sagewiz": "smoke"})
+                                         labels={"sagewiz": "smoke", **_owner()})
     except Exception as exc:
         raise docker_api.api_error(exc, f"creating a container from {image_ref}") from None
     pump = None
@@ -112,6 +114,24 @@ def serve(image_ref: str, *, port: int, on_log: Callable[[str], None], cancel: t
             pass
         if pump is not None:
             pump.join(timeout=5)
+
+
+def _owner() -> dict[str, str]:
+    """Labels naming the wizard process that runs the container (and its machine)."""
+    return {"sagewiz.host": socket.gethostname(), "sagewiz.pid": str(os.getpid())}
+
+
+def _remove_orphans(api) -> None:
+    """Serving containers of wizards on this machine that were killed before they could remove them."""
+    from core.proc import pid_alive
+
+    for container in api.containers(all=True, filters={"label": f"sagewiz.host={socket.gethostname()}"}):
+        pid = int(container["Labels"].get("sagewiz.pid") or 0)
+        if pid and not pid_alive(pid):
+            try:
+                api.remove_container(container["Id"], force=True)
+            except Exception:  # removed meanwhile by another wizard
+                pass
 
 
 def _pump_logs(api, container, on_log: Callable[[str], None], tail: deque) -> None:

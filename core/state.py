@@ -112,6 +112,17 @@ class StateStore:
     def outputs(self, step: str) -> dict[str, Any]:
         return self.record(step)["outputs"]
 
+    def mark_interrupted(self) -> None:
+        """Steps left `running` by a wizard that died become failed, so resume starts there (kept in memory
+        only on a read-only view)."""
+        with self._lock:
+            running = [r for r in self._data["steps"].values() if r.get("status") == "running"]
+            for record in running:
+                record.update(status="failed", finished_at=time.time(),
+                              error="Interrupted: the wizard stopped while this step ran. Run it again to resume.")
+            if running and not self.readonly:
+                self.save()
+
     # Services (PIDs of things the wizard started) --------------------------
     def service(self, name: str) -> dict[str, Any] | None:
         with self._lock:

@@ -9,7 +9,7 @@ from typing import Any
 
 from core import mlflow_server as server
 from core import ports
-from core.errors import StepError
+from core.errors import Cancelled, StepError
 from core.proc import stop_pid
 from core.events import LogLine
 from core.steps.base import Step, StepContext
@@ -130,16 +130,26 @@ def _embedded(ctx: StepContext) -> dict[str, Any]:
 def _reuse_recorded(ctx: StepContext, host: str, requested: int) -> dict | None:
     """The server an earlier wizard (or step run) started for this project, when it still answers."""
     info = ctx.state.service(server.SERVICE)
+    strays = [found for found in server.running_for(ctx.project) if info is None or found["pid"] != info["pid"]]
+    for stray in strays:  # started by a wizard killed before it recorded the server: one store, one server
+        ctx.log(f"Stopping the MLflow server (pid {stray['pid']}) that a wizard which stopped unexpectedly "
+                f"started on this project's store.")
+        stop_pid(stray["pid"])
     if info is None:
         return None
-    version = server.probe(info["url"]) if server.alive(info["pid"]) else None
+    running = server.alive(info["pid"])
+    version = server.probe(info["url"]) if running else None
+    if running and not version:  # a wizard killed while its server started: the server may still come up
+        ctx.log(f"Waiting for the MLflow server started earlier (pid {info['pid']}) to answer.")
+        version = _answer_while_alive(info, ctx.cancel)
     if version and (info["host"], info["requested_port"]) == (host, requested):
         ctx.log(f"Reusing the MLflow server started earlier (pid {info['pid']}) at {info['url']}.")
         _own(ctx, info, None)
         return {**info, "version": version}
-    if version:
-        ctx.log(f"Stopping the MLflow server started earlier on {info['url']}: the settings now ask for "
-                f"{host}:{requested}.")
+    if server.alive(info["pid"]):
+        why = (f"the settings now ask for {host}:{requested}" if version
+               else f"it did not answer within {server.START_TIMEOUT:.0f} s")
+        ctx.log(f"Stopping the MLflow server started earlier on {info['url']}: {why}.")
         supervisor = _owned.pop(info["pid"], None)
         if supervisor is not None:
             supervisor.release()
@@ -148,6 +158,18 @@ def _reuse_recorded(ctx: StepContext, host: str, requested: int) -> dict | None:
         ctx.log(f"The MLflow server started earlier (pid {info['pid']}) is no longer running; starting a new one.",
                 "warn")
     ctx.state.set_service(server.SERVICE, None)
+    return None
+
+
+def _answer_while_alive(info: dict, cancel) -> str | None:
+    """The server's version once it answers; None if it exits or stays silent for START_TIMEOUT."""
+    deadline = time.monotonic() + server.START_TIMEOUT
+    while server.alive(info["pid"]) and time.monotonic() < deadline:
+        version = server.probe(info["url"])
+        if version:
+            return version
+        if cancel.wait(0.25):
+            raise Cancelled("The step was cancelled while waiting for the MLflow server.")
     return None
 
 

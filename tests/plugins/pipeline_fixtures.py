@@ -60,16 +60,25 @@ def pipeline_project(root: Path, moto_url: str, repository: str, **extra: object
     return root
 
 
-def remove_pipeline_images(repository: str) -> None:
-    """The images a pipeline run tagged (`repository:*`, `registry/repository:*`) and its serving containers."""
+def _docker():
     import docker
 
-    api = docker.APIClient(base_url=stack_value("DOCKER_HOST") or None, timeout=120)
+    return docker.APIClient(base_url=stack_value("DOCKER_HOST") or None, timeout=120)
+
+
+def pipeline_containers(repository: str, api=None) -> list[dict]:
+    """The containers (smoke, sandbox predict) of the images a pipeline run tagged `[registry/]repository:*`."""
+    api = api or _docker()
     ids = {image["Id"] for image in api.images() if any(
         tag.split(":")[0].rsplit("/", 1)[-1] == repository for tag in image.get("RepoTags") or [])}
-    for container in api.containers(all=True, filters={"label": "sagewiz"}):
-        if container["ImageID"] in ids:
-            api.remove_container(container["Id"], force=True)
+    return [c for c in api.containers(all=True, filters={"label": "sagewiz"}) if c["ImageID"] in ids]
+
+
+def remove_pipeline_images(repository: str) -> None:
+    """The images a pipeline run tagged (`repository:*`, `registry/repository:*`) and their containers."""
+    api = _docker()
+    for container in pipeline_containers(repository, api):
+        api.remove_container(container["Id"], force=True)
     remove_images(api, repository)
     registry = stack_value("SAGEWIZ_REGISTRY")
     if registry:
