@@ -201,9 +201,15 @@ def _pip_runner(ctx: StepContext):
 def _failure(instruction: str, error: str, tail) -> str:
     last = "\n".join(f"    {line}" for line in tail)
     where = f" at `{instruction}`" if instruction else ""
+    if instruction.upper().startswith("FROM"):
+        cause = ("the base image could not be pulled: check the network, or set image.base to an image this "
+                 "engine has (offline: scripts/stack start, then image.base = \"sagewiz-local/python:3.11\" and "
+                 "image.deps = \"wheelhouse\")")
+    else:
+        cause = ("for a requirement that does not exist, correct the model's requirements.txt or log the model "
+                 "again")
     return (f"The image build failed{where}: {error.strip()}. Nothing was tagged; the previous image, if any, is "
-            f"unchanged. Fix the cause (for a requirement that does not exist, correct the model's "
-            f"requirements.txt or log the model again) and run the step again.\nLast output:\n{last}")
+            f"unchanged. Fix the cause ({cause}) and run the step again.\nLast output:\n{last}")
 
 
 def _mlmodel(model_dir: Path) -> dict[str, Any]:
