@@ -83,9 +83,12 @@ def stop_pid(pid: int, grace: float = 5.0) -> None:
 
 
 def run(argv: Sequence[str], *, on_line: LineSink, cancel: threading.Event | None = None,
-        env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float | None = None) -> int:
+        env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float | None = None,
+        on_start: Callable[[int], None] | None = None) -> int:
     """Run to completion, streaming output; cancel (or timeout) kills the group and raises."""
     proc = start(argv, env=env, cwd=cwd, on_line=on_line)
+    if on_start is not None:
+        on_start(proc.pid)
     waited = 0.0
     try:
         while True:

@@ -58,9 +58,22 @@ class StepContext:
 
     def run_process(self, argv: list[str], *, env: dict[str, str] | None = None, cwd=None,
                     source: str | None = None, timeout: float | None = None) -> int:
+        """Run a child with its lines streamed; its PID stays in state while it runs, so a child left behind
+        by a wizard that was killed is stopped before this step starts another (it would log a second run)."""
         name = source or argv[0].rsplit("/", 1)[-1]
-        return proc.run(argv, env=env, cwd=cwd, cancel=self.cancel, timeout=timeout,
-                        on_line=lambda stream, line: self.log(line, "warn" if stream == "stderr" else "info", name))
+        service = f"child-of-{self.step}"
+        left = self.state.service(service)
+        if left and proc.pid_alive(left["pid"], "\0".join(left["argv"]).encode()):
+            self.log(f"Stopping `{' '.join(left['argv'])}` (pid {left['pid']}), left running by a wizard that "
+                     "stopped.", "warn")
+            proc.stop_pid(left["pid"])
+        try:
+            return proc.run(argv, env=env, cwd=cwd, cancel=self.cancel, timeout=timeout,
+                            on_start=lambda pid: self.state.set_service(service, {"pid": pid, "argv": list(argv)}),
+                            on_line=lambda stream, line: self.log(line, "warn" if stream == "stderr" else "info",
+                                                                  name))
+        finally:
+            self.state.set_service(service, None)
 
     # Resource ledger: intent before the create call, confirmed after it.
     def resource_intent(self, kind: str, rid: str, **meta: Any) -> None:
