@@ -93,5 +93,66 @@ def test_bad_input_is_explained_and_changes_nothing(tmp_path, case, toml, args, 
     assert not (project_dir / ".sagewiz" / "lock").exists()
 
 
-def test_the_table_has_at_least_forty_cases():
-    assert len(CASES) >= 40
+# Inputs that only a running step can judge: (case id, step, settings, fragment). Exit code 1; the step is
+# failed; every other step's record and the ledger stay as they were.
+PREDICT_COLUMNS = ["petal length (cm)", "petal width (cm)"]
+STEP_CASES = [
+    ("rows-broken-json", "predict", {"predict.input": "[[1.4, 0.2"}, "not valid JSON"),
+    ("rows-too-few-values", "predict", {"predict.input": "[[1.4]]"}, "needs 2"),
+    ("rows-not-numbers", "predict", {"predict.input": '[["wide", 0.2]]'}, "is not a number"),
+    ("rows-missing-column", "predict", {"predict.input": '[{"petal length (cm)": 1.4}]'}, "lacks petal width"),
+    ("rows-csv-header", "predict", {"predict.input": "length,width\n1.4,0.2"}, "CSV header lacks"),
+    ("rows-csv-no-rows", "predict", {"predict.input": "petal length (cm),petal width (cm)\n"}, "no rows"),
+    ("rows-file-missing", "predict", {"predict.input": "no-such-rows.csv"}, "does not exist"),
+    ("script-crashes", "train", {"train.script": str(FIXTURES / "train_crash.py")}, "failed with exit code"),
+    ("script-logs-no-model", "train", {"train.script": str(FIXTURES / "train_nomodel.py")}, "logged no model"),
+    ("script-missing", "train", {"train.script": "no_such_train.py"}, "does not exist"),
+]
+
+
+def seed_for_steps(project_dir: Path, tracking_uri: str, moto_url: str) -> None:
+    """Done tracking, model and deploy steps; the endpoint really exists in the emulator, so predict gets as far
+    as reading the rows."""
+    from tests.plugins.aws_fixtures import moto_reset, sandbox_client
+
+    seed(project_dir)
+    store = StateStore(project_dir / ".sagewiz" / "state.json")
+    store.update_record("tracking", status="done", outputs={"tracking_uri": tracking_uri, "managed": False})
+    store.update_record("model", status="done", outputs={"input_example": {"columns": PREDICT_COLUMNS,
+                                                                          "data": [[1.4, 0.2]]}})
+    moto_reset(moto_url)
+    sagemaker = sandbox_client(moto_url, "sagemaker")
+    sagemaker.create_model(ModelName="m", ExecutionRoleArn="arn:aws:iam::123456789012:role/r",
+                           PrimaryContainer={"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/x@sha256:" + "a" * 64})
+    sagemaker.create_endpoint_config(EndpointConfigName="c", ProductionVariants=[{
+        "VariantName": "AllTraffic", "ModelName": "m", "InstanceType": "ml.m5.large", "InitialInstanceCount": 1}])
+    sagemaker.create_endpoint(EndpointName="sagewiz-iris", EndpointConfigName="c")
+    store.update_record("deploy", status="done", outputs={"endpoint_name": "sagewiz-iris", "region": "us-east-1"})
+    (project_dir / "sagewiz.toml").write_text(f'[sandbox]\nenabled = true\naws_endpoint = "{moto_url}"\n')
+
+
+@pytest.mark.parametrize("case, step, settings, fragment", STEP_CASES, ids=[c[0] for c in STEP_CASES])
+def test_bad_step_input_fails_the_step_with_a_sentence(tmp_path, mlflow_server, moto_url, case, step, settings,
+                                                       fragment):
+    project_dir = tmp_path / "proj"
+    (project_dir / ".sagewiz").mkdir(parents=True)
+    seed_for_steps(project_dir, mlflow_server.url, moto_url)
+    before = StateStore(project_dir / ".sagewiz" / "state.json").snapshot()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MLFLOW_"))}
+    sets = [arg for key, value in settings.items() for arg in ("--set", f"{key}={value}")]
+    result = subprocess.run([sys.executable, "-m", "tui.cli", "--project-dir", str(project_dir), "run", "--only",
+                             step, *sets], capture_output=True, text=True, env=env, timeout=300)
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert fragment in " ".join(output.split())
+    after = StateStore(project_dir / ".sagewiz" / "state.json").snapshot()
+    assert after["steps"][step]["status"] == "failed"
+    assert fragment in " ".join(after["steps"][step]["error"].split())
+    assert "Traceback" not in after["steps"][step]["error"]  # a crashing script's own traceback is only logged
+    assert after["ledger"] == before["ledger"]
+    assert {k: v for k, v in after["steps"].items() if k != step} == \
+        {k: v for k, v in before["steps"].items() if k != step}
+
+
+def test_the_tables_hold_at_least_forty_bad_inputs():
+    assert len(CASES) + len(STEP_CASES) >= 40
