@@ -239,3 +239,21 @@ def test_deploy_predict_and_cleanup_against_the_emulator(exported, pipeline):
 
     after = _run(exported, "predict.py", "--status", env=env)
     assert after.returncode != 0 and "was not found" in after.stderr
+
+
+def test_predict_local_url_against_the_sagewiz_serving_image(exported, pipeline, built_image, logged_model):
+    """The same script against the image the image step builds, served as SageMaker would run it."""
+    from core.serving_container import host_port, serve
+
+    expected = subprocess.run(
+        [sys.executable, "-c", "import json, sys, mlflow, pandas as pd; mlflow.set_tracking_uri(sys.argv[1]); "
+         "m = mlflow.pyfunc.load_model(sys.argv[2]); "
+         "print(json.dumps([float(x) for x in m.predict(pd.DataFrame(**json.loads(sys.argv[3])))]))",
+         logged_model["tracking_uri"], logged_model["model_uri"], json.dumps(pipeline["example"])],
+        cwd=pipeline["root"], env=_script_env(), capture_output=True, text=True, timeout=120)
+    assert expected.returncode == 0, expected.stderr[-2000:]
+    with serve(built_image["outputs"]["image_id"], port=host_port(), on_log=lambda line: None) as url:
+        answer = _run(exported, "predict.py", "--local-url", url, env=_script_env(), timeout=120)
+    assert answer.returncode == 0, answer.stderr[-2000:]
+    assert "ping: HTTP 200" in answer.stdout
+    assert _predictions(answer.stdout) == pytest.approx(json.loads(expected.stdout))
