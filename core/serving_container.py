@@ -110,6 +110,9 @@ def serve(image_ref: str, *, port: int, on_log: Callable[[str], None], cancel: t
     finally:
         try:
             api.remove_container(container, force=True)
+            # again on the way out: a killed wizard's create request can finish only after the first pass
+            # (the vfs driver copies the whole image for a new container)
+            _remove_orphans(api)
         except Exception:  # already gone (engine restarted): nothing left to remove
             pass
         if pump is not None:
