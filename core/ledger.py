@@ -140,22 +140,21 @@ PROBES: dict[str, Callable[[Aws, str], object]] = {
 }
 
 
-def delete(aws: Aws, resource: Resource) -> bool:
-    """Delete one resource; False when it was already gone."""
+def _unless_gone(calls: dict, aws: Aws, resource: Resource) -> bool:
+    """Make the kind's call; False when AWS says the resource is not there."""
     try:
-        DELETERS[resource.kind](aws, resource.id)
+        calls[resource.kind](aws, resource.id)
     except Exception as exc:
         if _gone(exc):
             return False
         raise
     return True
+
+
+def delete(aws: Aws, resource: Resource) -> bool:
+    """Delete one resource; False when it was already gone."""
+    return _unless_gone(DELETERS, aws, resource)
 
 
 def exists(aws: Aws, resource: Resource) -> bool:
-    try:
-        PROBES[resource.kind](aws, resource.id)
-    except Exception as exc:
-        if _gone(exc):
-            return False
-        raise
-    return True
+    return _unless_gone(PROBES, aws, resource)

@@ -184,18 +184,24 @@ def scoring_server(pipeline):
             proc.wait(timeout=30)
 
 
-def test_predict_local_url_gets_the_models_own_predictions(exported, pipeline, scoring_server):
+def _model_predicts(store: str, model_uri: str, example: dict, cwd) -> list[float]:
+    """The model's own predictions for the example, in a child so this process's MLflow state stays clean."""
     expected = subprocess.run(
         [sys.executable, "-c", "import json, sys, mlflow, pandas as pd; mlflow.set_tracking_uri(sys.argv[1]); "
          "m = mlflow.pyfunc.load_model(sys.argv[2]); "
          "print(json.dumps([float(x) for x in m.predict(pd.DataFrame(**json.loads(sys.argv[3])))]))",
-         pipeline["store"], pipeline["model_uri"], json.dumps(pipeline["example"])],
-        cwd=pipeline["root"], env=_script_env(), capture_output=True, text=True, timeout=120)
+         store, model_uri, json.dumps(example)],
+        cwd=cwd, env=_script_env(), capture_output=True, text=True, timeout=120)
     assert expected.returncode == 0, expected.stderr[-2000:]
+    return json.loads(expected.stdout)
+
+
+def test_predict_local_url_gets_the_models_own_predictions(exported, pipeline, scoring_server):
+    expected = _model_predicts(pipeline["store"], pipeline["model_uri"], pipeline["example"], pipeline["root"])
     answer = _run(exported, "predict.py", "--local-url", scoring_server, env=_script_env(), timeout=120)
     assert answer.returncode == 0, answer.stderr[-2000:]
     assert "ping: HTTP 200" in answer.stdout
-    assert _predictions(answer.stdout) == pytest.approx(json.loads(expected.stdout))
+    assert _predictions(answer.stdout) == pytest.approx(expected)
 
 
 def test_deploy_predict_and_cleanup_against_the_emulator(exported, pipeline):
@@ -245,15 +251,10 @@ def test_predict_local_url_against_the_sagewiz_serving_image(exported, pipeline,
     """The same script against the image the image step builds, served as SageMaker would run it."""
     from core.serving_container import host_port, serve
 
-    expected = subprocess.run(
-        [sys.executable, "-c", "import json, sys, mlflow, pandas as pd; mlflow.set_tracking_uri(sys.argv[1]); "
-         "m = mlflow.pyfunc.load_model(sys.argv[2]); "
-         "print(json.dumps([float(x) for x in m.predict(pd.DataFrame(**json.loads(sys.argv[3])))]))",
-         logged_model["tracking_uri"], logged_model["model_uri"], json.dumps(pipeline["example"])],
-        cwd=pipeline["root"], env=_script_env(), capture_output=True, text=True, timeout=120)
-    assert expected.returncode == 0, expected.stderr[-2000:]
+    expected = _model_predicts(logged_model["tracking_uri"], logged_model["model_uri"], pipeline["example"],
+                               pipeline["root"])
     with serve(built_image["outputs"]["image_id"], port=host_port(), on_log=lambda line: None) as url:
         answer = _run(exported, "predict.py", "--local-url", url, env=_script_env(), timeout=120)
     assert answer.returncode == 0, answer.stderr[-2000:]
     assert "ping: HTTP 200" in answer.stdout
-    assert _predictions(answer.stdout) == pytest.approx(json.loads(expected.stdout))
+    assert _predictions(answer.stdout) == pytest.approx(expected)
