@@ -53,9 +53,10 @@ class WizardApp(App[int]):
         Binding("q", "quit", "Quit"),
     ]
 
-    def __init__(self, project) -> None:
+    def __init__(self, project, notice: str | None = None) -> None:
         super().__init__()
         self.project = project
+        self.notice = notice  # said once at start, e.g. why the wizard runs in the sandbox
         self.bus = EventBus(redactor)
         self.bridge = EventBridge(self)
         self.bus.subscribe(self.bridge)
@@ -89,6 +90,8 @@ class WizardApp(App[int]):
                              "bold yellow")
         else:
             self.pane.banner(f"Welcome. Start with {get(resume).title}: press r to run it, n/p to move.", "bold")
+        if self.notice:
+            self.notify(self.notice, title="SANDBOX", timeout=15)
         self.set_interval(FLUSH_SECONDS, self._flush_logs)
         self.set_interval(1.0, self._tick)
         self.query_one(StepList).focus()
@@ -406,11 +409,12 @@ class WizardApp(App[int]):
 
 def run_app(args) -> int:
     """Entry point of plain `sagewiz`: open the project (taking its lock), run the wizard, release it."""
+    from core.aws import decide_sandbox
     from tui.cli import open_project
 
     project = open_project(args)
     try:
-        app = WizardApp(project)
+        app = WizardApp(project, notice=decide_sandbox(project))
         app.run()
     finally:
         project.close()

@@ -229,3 +229,18 @@ def test_sidebar_groups_local_container_aws():
     assert ids == ["group-Local", "environment", "preflight", "tracking", "train", "model",
                    "group-Container", "image", "smoke", "push",
                    "group-AWS", "credentials", "iam", "deploy", "predict", "cleanup"]
+
+
+async def test_no_aws_account_opens_in_the_sandbox_and_says_so(project, monkeypatch, tmp_path):
+    from core.aws import decide_sandbox
+    from tui.app import WizardApp
+
+    for name in [n for n in os.environ if n.startswith("AWS_")] + ["DBUS_SESSION_BUS_ADDRESS"]:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "empty-home"))
+    app = WizardApp(project, notice=decide_sandbox(project))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert project.sandbox
+        assert "SANDBOX" in str(app.query_one("#header").render())
+        assert any("No AWS account is configured" in str(n.message) for n in app._notifications)
