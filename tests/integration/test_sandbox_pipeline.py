@@ -20,7 +20,13 @@ def test_run_sandbox_yes_goes_through_all_steps(project_dir, docker_stack):
     argv = [sys.executable, "-m", "tui.cli", "run", "--sandbox", "--yes", "--project-dir", str(project_dir),
             "--set", f"tracking.port={free_port()}", "--set", "cleanup.everything=true",
             "--set", f"image.base={docker_stack['base']}", "--set", "image.deps=wheelhouse"]
-    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=1500)
+    try:
+        done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=1500)
+    finally:  # the image it built, under every tag (its own registry's port changes each run)
+        state_file = project_dir / ".sagewiz" / "state.json"
+        built = json.loads(state_file.read_text())["steps"].get("image", {}) if state_file.exists() else {}
+        if built.get("outputs", {}).get("image_id"):
+            docker_stack["api"].remove_image(built["outputs"]["image_id"], force=True)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "SANDBOX" in done.stdout
     state = json.loads((project_dir / ".sagewiz" / "state.json").read_text())
