@@ -72,6 +72,8 @@ def _call(action, *args):
         raise SecretsUnavailable(f"No OS keyring is available. {ALTERNATIVES}") from None
     except keyring.errors.KeyringError as exc:
         raise SecretsUnavailable(f"The OS keyring refused the request ({exc}). {ALTERNATIVES}") from None
+    except Exception as exc:  # the backend's own errors, e.g. secretstorage's when D-Bus is gone
+        raise SecretsUnavailable(f"The OS keyring could not be reached ({exc}). {ALTERNATIVES}") from None
 
 
 def store(name: str, value: str) -> None:

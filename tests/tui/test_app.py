@@ -235,7 +235,7 @@ async def test_no_aws_account_opens_in_the_sandbox_and_says_so(project, monkeypa
     from core.aws import decide_sandbox
     from tui.app import WizardApp
 
-    for name in [n for n in os.environ if n.startswith("AWS_")] + ["DBUS_SESSION_BUS_ADDRESS"]:
+    for name in [n for n in os.environ if n.startswith("AWS_")]:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HOME", str(tmp_path / "empty-home"))
     app = WizardApp(project, notice=decide_sandbox(project))

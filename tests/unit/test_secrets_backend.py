@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import keyring
+import keyring.backend
 import pytest
 from keyring.backends import fail
 
@@ -27,3 +28,28 @@ def test_missing_keyring_is_explained_with_alternatives(no_keyring):
     assert "AWS profile" in message and "AWS_ACCESS_KEY_ID" in message
     assert "never stores secrets in plain files" in message
     assert "never stores" in secrets.describe_backend()
+
+
+class _Unreachable(keyring.backend.KeyringBackend):
+    """A backend whose service went away (secretstorage raises its own error when D-Bus is gone)."""
+
+    priority = 1
+
+    def get_password(self, service, username):
+        raise RuntimeError("Environment variable DBUS_SESSION_BUS_ADDRESS is unset")
+
+    def set_password(self, service, username, password):
+        raise RuntimeError("Environment variable DBUS_SESSION_BUS_ADDRESS is unset")
+
+    def delete_password(self, service, username):
+        raise RuntimeError("Environment variable DBUS_SESSION_BUS_ADDRESS is unset")
+
+
+def test_a_backend_that_cannot_be_reached_is_a_sentence_not_a_crash():
+    previous = keyring.get_keyring()
+    keyring.set_keyring(_Unreachable())
+    try:
+        with pytest.raises(secrets.SecretsUnavailable, match="could not be reached.*AWS profile"):
+            secrets.get("aws_secret_access_key")
+    finally:
+        keyring.set_keyring(previous)
