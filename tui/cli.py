@@ -129,6 +129,15 @@ def cmd_steps(args) -> int:
     return EXIT_OK
 
 
+def _decide_mode(out, project) -> None:
+    """The sandbox default for a machine with no AWS account, said once; the same decision as the wizard's."""
+    from core.aws import decide_sandbox
+
+    notice = decide_sandbox(project)
+    if notice and out is not None:
+        out.print(f"[yellow]{notice}[/]")
+
+
 def _banner(out, project) -> None:
     mode = "[black on yellow] SANDBOX [/]" if project.sandbox else "[black on cyan] AWS [/]"
     out.print(f"{mode} project [bold]{project.root}[/] region {project.settings['aws.region']}")
@@ -142,11 +151,7 @@ def cmd_run(args) -> int:
 
     out = console()
     with open_project(args) as project:
-        from core.aws import decide_sandbox
-
-        notice = decide_sandbox(project)
-        if notice:
-            out.print(f"[yellow]{notice}[/]")
+        _decide_mode(out, project)
         _banner(out, project)
         bus = EventBus(redactor)
         engine = Engine(project, bus, make_confirm(out, args.yes))
@@ -176,6 +181,8 @@ def cmd_status(args) -> int:
     from tui.headless import status_table
 
     with open_project(args, readonly=True) as project:
+        out = None if args.json else console()
+        _decide_mode(out, project)
         engine = Engine(project, EventBus())
         rows, resume = engine.status_table(), engine.resume_point()
         if args.json:
@@ -183,7 +190,6 @@ def cmd_status(args) -> int:
                               "region": project.settings["aws.region"], "resume_at": resume,
                               "steps": rows, "ledger": project.state.ledger()}, indent=2, default=str))
             return EXIT_OK
-        out = console()
         _banner(out, project)
         out.print(status_table(rows, resume))
         live = [r for r in project.state.ledger() if r.get("status") in ("intent", "created")]

@@ -69,3 +69,19 @@ def test_credentials_in_the_environment_mean_real_aws(project_dir, tmp_path, mot
     assert NOTICE not in done.stdout and "SANDBOX" not in done.stdout
     outputs = json.loads((project_dir / ".sagewiz" / "state.json").read_text())["steps"]["credentials"]["outputs"]
     assert outputs["source"] == "environment" and outputs["key_id_last4"] == "0001"
+
+
+def test_status_shows_the_mode_run_would_use(project_dir, tmp_path, empty_keyring):
+    home = tmp_path / "home"
+    home.mkdir()
+    env = _clean_env(home)
+    status = [sys.executable, "-m", "tui.cli", "status", "--project-dir", str(project_dir)]
+    shown = subprocess.run(status, env=env, capture_output=True, text=True, timeout=60)
+    assert shown.returncode == 0, shown.stdout[-3000:] + shown.stderr[-3000:]
+    assert NOTICE in shown.stdout and "SANDBOX" in shown.stdout.split(NOTICE, 1)[1]
+    as_json = subprocess.run(status + ["--json"], env=env, capture_output=True, text=True, timeout=60)
+    assert json.loads(as_json.stdout)["sandbox"] is True
+    env.update(AWS_ACCESS_KEY_ID="AKIASGWZDECISION0002", AWS_SECRET_ACCESS_KEY="x" * 40)
+    as_json = subprocess.run(status + ["--json"], env=env, capture_output=True, text=True, timeout=60)
+    assert json.loads(as_json.stdout)["sandbox"] is False
+    assert not (project_dir / "sagewiz.toml").exists() and not (project_dir / ".sagewiz" / "state.json").exists()
