@@ -79,6 +79,23 @@ def test_port_taken_by_a_non_mlflow_listener_names_it_and_offers_the_next_free_p
     assert asked and "instead?" in asked[0]
 
 
+def test_accepting_the_offer_starts_the_server_on_the_next_free_port(project, bus):
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    port = sock.getsockname()[1]
+    project.settings.set("tracking.port", port)
+    try:
+        ok = Engine(project, bus, confirm=lambda q, d: True).run_step("tracking")
+        assert ok, project.state.record("tracking")["error"]
+        uri = project.state.outputs("tracking")["tracking_uri"]
+        chosen = int(uri.rsplit(":", 1)[1])
+        assert chosen != port and mlflow_server.probe(uri)
+        assert project.state.service("mlflow")["url"] == uri
+    finally:
+        sock.close()
+
+
 def test_server_killed_mid_training_fails_clearly_and_resume_restarts_it(engine, project, recorder):
     project.settings.set("tracking.port", free_port())
     project.settings.set("train.n_estimators", 5)
