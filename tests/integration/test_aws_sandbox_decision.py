@@ -1,5 +1,5 @@
-"""`sagewiz run` on a machine with no AWS account configured runs the AWS steps in the SANDBOX and says so
-once; with credentials (here: environment variables aimed at moto) it does not."""
+"""`sagewiz run` (and `sagewiz status`) on a machine with no AWS account configured runs the AWS steps in the
+SANDBOX and says so once; with credentials (here: environment variables aimed at moto) it does not."""
 
 from __future__ import annotations
 
