@@ -58,6 +58,16 @@ class Recorder:
 
 
 @pytest.fixture
+def listener():
+    """A plain TCP listener (not MLflow) on a free port, held by this test process."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    yield sock.getsockname()[1]
+    sock.close()
+
+
+@pytest.fixture
 def project_dir(tmp_path: Path) -> Path:
     path = tmp_path / "proj"
     path.mkdir()

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 
 import pytest
 
-from tests.plugins.docker_fixtures import log_model, open_project, remove_images, run_step
+from tests.plugins.docker_fixtures import build_image, log_model, open_project, remove_images, run_step
 
 pytestmark = pytest.mark.integration
 
@@ -33,15 +32,8 @@ def test_image_follows_the_sagemaker_contract(built_image, docker_stack):
 def test_rebuild_after_retrain_rebuilds_only_the_model_layer(built_image, docker_stack, tracking_store):
     api = docker_stack["api"]
     first = api.inspect_image(built_image["outputs"]["image_id"])["RootFS"]["Layers"]
-    project = open_project(built_image["root"], **built_image["settings"])
-    try:
-        retrained = log_model(tracking_store, n_estimators=25)
-        project.state.update_record("model", status="done", outputs=retrained)
-        started = time.monotonic()
-        ok, outputs, error, recorder = run_step(project, "image")
-        seconds = time.monotonic() - started
-    finally:
-        project.close()
+    retrained = log_model(tracking_store, n_estimators=25)
+    ok, outputs, error, recorder, seconds = build_image(built_image["root"], built_image["settings"], retrained)
     assert ok, error
     built_image["created"] += outputs["cache_images"]
     second = api.inspect_image(outputs["image_id"])["RootFS"]["Layers"]

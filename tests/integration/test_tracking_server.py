@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import threading
 import time
 
@@ -61,17 +60,11 @@ def test_port_serving_mlflow_is_used_as_is(engine, project, mlflow_server):
     assert project.state.service("mlflow") is None
 
 
-def test_port_taken_by_a_non_mlflow_listener_names_it_and_offers_the_next_free_port(project, bus):
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen()
-    port = sock.getsockname()[1]
+def test_port_taken_by_a_non_mlflow_listener_names_it_and_offers_the_next_free_port(project, bus, listener):
+    port = listener
     project.settings.set("tracking.port", port)
     asked = []
-    try:
-        ok = Engine(project, bus, confirm=lambda q, d: asked.append(q) or False).run_step("tracking")
-    finally:
-        sock.close()
+    ok = Engine(project, bus, confirm=lambda q, d: asked.append(q) or False).run_step("tracking")
     assert not ok
     error = project.state.record("tracking")["error"]
     assert f"Port {port} is taken by" in error and f"pid {os.getpid()}" in error
@@ -79,21 +72,13 @@ def test_port_taken_by_a_non_mlflow_listener_names_it_and_offers_the_next_free_p
     assert asked and "instead?" in asked[0]
 
 
-def test_accepting_the_offer_starts_the_server_on_the_next_free_port(project, bus):
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen()
-    port = sock.getsockname()[1]
-    project.settings.set("tracking.port", port)
-    try:
-        ok = Engine(project, bus, confirm=lambda q, d: True).run_step("tracking")
-        assert ok, project.state.record("tracking")["error"]
-        uri = project.state.outputs("tracking")["tracking_uri"]
-        chosen = int(uri.rsplit(":", 1)[1])
-        assert chosen != port and mlflow_server.probe(uri)
-        assert project.state.service("mlflow")["url"] == uri
-    finally:
-        sock.close()
+def test_accepting_the_offer_starts_the_server_on_the_next_free_port(project, bus, listener):
+    project.settings.set("tracking.port", listener)
+    ok = Engine(project, bus, confirm=lambda q, d: True).run_step("tracking")
+    assert ok, project.state.record("tracking")["error"]
+    uri = project.state.outputs("tracking")["tracking_uri"]
+    assert int(uri.rsplit(":", 1)[1]) != listener and mlflow_server.probe(uri)
+    assert project.state.service("mlflow")["url"] == uri
 
 
 def test_server_killed_mid_training_fails_clearly_and_resume_restarts_it(engine, project, recorder):
@@ -117,3 +102,4 @@ def test_server_killed_mid_training_fails_clearly_and_resume_restarts_it(engine,
     assert project.state.status("train") == "done", project.state.record("train")["error"]
     assert project.state.service("mlflow")["pid"] != pid
     assert any("tracking step's results no longer hold" in line for line in recorder.lines("train"))
+

@@ -110,11 +110,7 @@ def open_project(root: Path, **overrides):
 
 def remove_images(api, repository: str) -> None:
     """Every image tagged `repository:*`."""
-    for image in api.images(name=repository):
-        try:
-            api.remove_image(image["Id"], force=True)
-        except Exception:
-            pass
+    remove_quietly(api, [image["Id"] for image in api.images(name=repository)])
 
 
 def remove_quietly(api, refs) -> None:
@@ -142,21 +138,26 @@ def run_step(project, step: str, watch=None):
     return ok, record["outputs"], record["error"], recorder
 
 
+def build_image(root: Path, settings: dict, model: dict):
+    """The image step, timed, for a project whose model step chose `model`; (ok, outputs, error, recorder, s)."""
+    project = open_project(root, **settings)
+    try:
+        project.state.update_record("model", status="done", outputs=model)
+        started = time.monotonic()
+        ok, outputs, error, recorder = run_step(project, "image")
+        return ok, outputs, error, recorder, time.monotonic() - started
+    finally:
+        project.close()
+
+
 @pytest.fixture(scope="session")
 def built_image(docker_stack, logged_model, tmp_path_factory):
     """The image step run once in wheelhouse mode on the local base image; its project dir and outputs."""
     root = tmp_path_factory.mktemp("image-project")
     repository = f"sagewiz-test-{uuid.uuid4().hex[:8]}"
     settings = {"image.base": docker_stack["base"], "image.deps": "wheelhouse", "image.repository": repository}
-    project = open_project(root, **settings)
     created: list[str] = []
-    try:
-        project.state.update_record("model", status="done", outputs=logged_model)
-        started = time.monotonic()
-        ok, outputs, error, recorder = run_step(project, "image")
-        seconds = time.monotonic() - started
-    finally:
-        project.close()
+    ok, outputs, error, recorder, seconds = build_image(root, settings, logged_model)
     try:
         assert ok, error
         created += outputs.get("cache_images", [])

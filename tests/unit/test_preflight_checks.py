@@ -15,16 +15,6 @@ from tests.conftest import free_port
 pytestmark = pytest.mark.unit
 
 
-@pytest.fixture
-def listener():
-    """A plain TCP listener (not MLflow) on a free port, held by this test process."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen()
-    yield sock.getsockname()[1]
-    sock.close()
-
-
 def test_owner_names_the_listening_process(listener):
     assert ports.owner(listener) == f"{open('/proc/self/comm').read().strip()} (pid {os.getpid()})"
     assert not ports.is_free("127.0.0.1", listener)
