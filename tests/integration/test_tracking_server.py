@@ -96,10 +96,29 @@ def test_server_killed_mid_training_fails_clearly_and_resume_restarts_it(engine,
     assert "stopped answering during training" in error and "Run this step again" in error
     assert _wait(lambda: any(f"The MLflow server (pid {pid})" in line and "stopped" in line
                              for line in recorder.lines("tracking")), 5)
-    assert engine.verify("tracking") is not None
+    assert engine.verify("tracking") is None  # sagewiz's own server: the next step starts it again
 
-    assert engine.run(end="train")  # resume: tracking no longer holds, so it runs again, then train
+    assert engine.run(end="train")  # resume at train, which starts the server again at the same address
     assert project.state.status("train") == "done", project.state.record("train")["error"]
+    assert project.state.status("tracking") == "done"
     assert project.state.service("mlflow")["pid"] != pid
-    assert any("tracking step's results no longer hold" in line for line in recorder.lines("train"))
+    assert any("is not running; starting it again" in line for line in recorder.lines("train"))
 
+
+def test_the_wizard_stopping_its_server_at_exit_leaves_the_steps_done(project_dir, bus, recorder):
+    """The embedded server stops when the wizard exits; the next session's steps start it again, nothing is stale."""
+    overrides = {"tracking.port": free_port(), "train.n_estimators": 5}
+    first = Project(project_dir, overrides=overrides).open()
+    try:
+        assert Engine(first, bus).run(end="model"), first.state.record("model")["error"]
+    finally:
+        first.close()
+    assert not mlflow_server.probe(first.state.outputs("tracking")["tracking_uri"])
+    again = Project(project_dir, overrides=overrides).open()
+    try:
+        assert Engine(again, bus).run(only="model"), again.state.record("model")["error"]
+        statuses = {step: again.state.status(step) for step in ("tracking", "train", "model")}
+        assert statuses == {"tracking": "done", "train": "done", "model": "done"}
+        assert any("is not running; starting it again" in line for line in recorder.lines("model"))
+    finally:
+        again.close()
