@@ -46,14 +46,14 @@ class Resolved:
 
 def region(project: "Project", profile_region: str | None = None) -> str:
     """The region: an explicit setting wins, then the profile's region, then the default; checked by name."""
-    import boto3
+    from core.regions import SAGEMAKER_REGIONS
 
     chosen = project.settings["aws.region"]
-    if "aws.region" not in project.settings.changed() and profile_region:
+    if "aws.region" not in project.settings.explicit() and profile_region:
         chosen = profile_region
-    known = boto3.Session().get_available_regions("sagemaker")
-    if known and chosen not in known:
-        raise StepError(f"Region {chosen!r} does not offer SageMaker (known regions: {', '.join(sorted(known))}). "
+    if chosen not in SAGEMAKER_REGIONS:
+        raise StepError(f"Region {chosen!r} does not offer SageMaker (known regions: "
+                        f"{', '.join(sorted(SAGEMAKER_REGIONS))}). "
                         "Set aws.region (or pass --region) to one of them.")
     return chosen
 
@@ -179,17 +179,7 @@ def credentials_configured(project: "Project") -> bool:
 
 def _sandbox_chosen(project: "Project") -> bool:
     """True when sandbox.enabled was set, on the command line or in sagewiz.toml (to either value)."""
-    if "sandbox.enabled" in project.settings.changed():
-        return True
-    path = project.root / "sagewiz.toml"
-    if not path.is_file():
-        return False
-    import tomllib
-
-    try:
-        return "enabled" in tomllib.loads(path.read_text(encoding="utf-8")).get("sandbox", {})
-    except (tomllib.TOMLDecodeError, AttributeError):
-        return False
+    return "sandbox.enabled" in project.settings.explicit()
 
 
 def decide_sandbox(project: "Project") -> str | None:

@@ -119,6 +119,7 @@ class Settings:
 
     def __init__(self, values: dict[str, Any] | None = None) -> None:
         self._values = {field.key: field.default for field in FIELDS}
+        self._explicit: set[str] = set()
         for key, value in (values or {}).items():
             self.set(key, value)
 
@@ -130,6 +131,7 @@ class Settings:
         if field is None:
             raise SettingsError(f"Unknown setting {key}: known settings are {', '.join(FIELDS_BY_KEY)}.")
         self._values[key] = _validate(field, value)
+        self._explicit.add(key)
 
     def parse_and_set(self, key: str, text: str) -> None:
         """Set a value typed by a user (CLI or form), converting it to the key's type."""
@@ -151,9 +153,10 @@ class Settings:
     def as_dict(self) -> dict[str, Any]:
         return dict(self._values)
 
-    def changed(self) -> dict[str, Any]:
-        """The values that differ from the defaults: what `sagewiz.toml` needs to hold."""
-        return {k: v for k, v in self._values.items() if v != FIELDS_BY_KEY[k].default}
+    def explicit(self) -> dict[str, Any]:
+        """The values someone set (in sagewiz.toml, on the command line, in the form), defaults included: an
+        explicit `sandbox.enabled = false` is a choice, not a default."""
+        return {k: v for k, v in self._values.items() if k in self._explicit}
 
 
 def _flatten(table: dict, prefix: str = "") -> dict[str, Any]:
@@ -182,11 +185,11 @@ def load_settings(project_dir: Path) -> Settings:
 
 
 def save_settings(project_dir: Path, settings: Settings) -> Path:
-    """Write the non-default settings back, grouped by section (the user may edit the file)."""
+    """Write the explicitly set settings back, grouped by section (the user may edit the file)."""
     import tomli_w
 
     nested: dict[str, dict[str, Any]] = {}
-    for key, value in settings.changed().items():
+    for key, value in settings.explicit().items():
         section, name = key.split(".", 1)
         nested.setdefault(section, {})[name] = value
     path = project_dir / SETTINGS_FILE

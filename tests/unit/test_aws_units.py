@@ -36,9 +36,22 @@ def test_any_credential_source_keeps_real_aws(project, no_credentials, monkeypat
     assert aws.decide_sandbox(project) is None and not project.sandbox
 
 
-def test_an_explicit_choice_is_respected(project, no_credentials):
-    (project.root / "sagewiz.toml").write_text("[sandbox]\nenabled = false\n")
+def test_an_explicit_choice_is_respected(project_dir, no_credentials):
+    from core.project import Project
+
+    (project_dir / "sagewiz.toml").write_text("[sandbox]\nenabled = false\n")
+    project = Project(project_dir)
     assert aws.decide_sandbox(project) is None and not project.sandbox
+
+
+def test_an_explicit_region_wins_over_the_profile_even_when_it_is_the_default(project_dir):
+    from core.project import Project
+
+    assert aws.region(Project(project_dir), profile_region="eu-west-1") == "eu-west-1"
+    chosen = Project(project_dir, overrides={"aws.region": "us-east-1"})
+    assert aws.region(chosen, profile_region="eu-west-1") == "us-east-1"
+    with pytest.raises(StepError, match="does not offer SageMaker"):
+        aws.region(Project(project_dir, overrides={"aws.region": "us-gov-west-1"}))
 
 
 @pytest.mark.parametrize("arn,kind", [

@@ -54,3 +54,12 @@ def test_round_trip_keeps_only_changed_values(project_dir):
 def test_parse_rejects_non_numbers():
     with pytest.raises(SettingsError, match="tracking.port"):
         Settings().parse_and_set("tracking.port", "five thousand")
+
+
+def test_an_explicit_default_survives_a_save(project_dir):
+    (project_dir / "sagewiz.toml").write_text("[sandbox]\nenabled = false\n")
+    settings = load_settings(project_dir)
+    settings.set("deploy.endpoint", "my-endpoint")
+    save_settings(project_dir, settings)
+    again = load_settings(project_dir)
+    assert again.explicit() == {"sandbox.enabled": False, "deploy.endpoint": "my-endpoint"}
