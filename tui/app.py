@@ -409,12 +409,12 @@ class WizardApp(App[int]):
 
 def run_app(args) -> int:
     """Entry point of plain `sagewiz`: open the project (taking its lock), run the wizard, release it."""
-    from core.aws import decide_sandbox
     from tui.cli import open_project
 
-    project = open_project(args)
+    notices: list[str] = []
+    project = open_project(args, notices=notices)
     try:
-        app = WizardApp(project, notice=decide_sandbox(project))
+        app = WizardApp(project, notice=notices[0] if notices else None)
         app.run()
     finally:
         project.close()

@@ -93,7 +93,10 @@ def overrides_from(args: argparse.Namespace) -> dict:
     return overrides
 
 
-def open_project(args: argparse.Namespace, *, readonly: bool = False):
+def open_project(args: argparse.Namespace, *, readonly: bool = False, notices: list[str] | None = None):
+    """The project with the command line's settings, and the AWS mode every command shares: the sandbox when
+    nothing chose one and no AWS account is configured. Its notice is printed, or appended to `notices`."""
+    from core.aws import decide_sandbox
     from core.project import Project
     from core.settings import SettingsError
 
@@ -106,7 +109,17 @@ def open_project(args: argparse.Namespace, *, readonly: bool = False):
             project.settings.parse_and_set(key.strip(), value.strip())
         except SettingsError as exc:
             raise UsageError(str(exc)) from None
-    return project.open_readonly() if readonly else project.open()
+    opened = project.open_readonly() if readonly else project.open()
+    try:
+        notice = decide_sandbox(opened)
+    except BaseException:
+        opened.close()
+        raise
+    if notice and notices is not None:
+        notices.append(notice)
+    elif notice:
+        console().print(f"[yellow]{notice}[/]")
+    return opened
 
 
 def console():
@@ -129,15 +142,6 @@ def cmd_steps(args) -> int:
     return EXIT_OK
 
 
-def _decide_mode(out, project) -> None:
-    """The sandbox default for a machine with no AWS account, said once; the same decision as the wizard's."""
-    from core.aws import decide_sandbox
-
-    notice = decide_sandbox(project)
-    if notice and out is not None:
-        out.print(f"[yellow]{notice}[/]")
-
-
 def _banner(out, project) -> None:
     mode = "[black on yellow] SANDBOX [/]" if project.sandbox else "[black on cyan] AWS [/]"
     out.print(f"{mode} project [bold]{project.root}[/] region {project.settings['aws.region']}")
@@ -151,7 +155,6 @@ def cmd_run(args) -> int:
 
     out = console()
     with open_project(args) as project:
-        _decide_mode(out, project)
         _banner(out, project)
         bus = EventBus(redactor)
         engine = Engine(project, bus, make_confirm(out, args.yes))
@@ -180,9 +183,7 @@ def cmd_status(args) -> int:
     from core.events import EventBus
     from tui.headless import status_table
 
-    with open_project(args, readonly=True) as project:
-        out = None if args.json else console()
-        _decide_mode(out, project)
+    with open_project(args, readonly=True, notices=[] if args.json else None) as project:
         engine = Engine(project, EventBus())
         rows, resume = engine.status_table(), engine.resume_point()
         if args.json:
@@ -190,6 +191,7 @@ def cmd_status(args) -> int:
                               "region": project.settings["aws.region"], "resume_at": resume,
                               "steps": rows, "ledger": project.state.ledger()}, indent=2, default=str))
             return EXIT_OK
+        out = console()
         _banner(out, project)
         out.print(status_table(rows, resume))
         live = [r for r in project.state.ledger() if r.get("status") in ("intent", "created")]
