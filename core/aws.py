@@ -58,7 +58,8 @@ def region(project: "Project", profile_region: str | None = None) -> str:
     return chosen
 
 
-def _keyring_pair() -> tuple[str, str] | None:
+def keyring_pair() -> tuple[str, str] | None:
+    """The AWS key pair in the OS keyring; None when there is none or no usable keyring."""
     from core import aws_keys
     from core.secrets import SecretsUnavailable
 
@@ -76,7 +77,7 @@ def resolve(project: "Project") -> Resolved:
     if project.sandbox and not project.settings["sandbox.own_credentials"]:
         return Resolved(boto3.Session(aws_access_key_id=SANDBOX_KEY_ID, aws_secret_access_key=SANDBOX_SECRET,
                                       region_name=region(project)), "sandbox", SANDBOX_KEY_ID)
-    pair = _keyring_pair()
+    pair = keyring_pair()
     if pair is not None:
         return Resolved(boto3.Session(aws_access_key_id=pair[0], aws_secret_access_key=pair[1],
                                       region_name=region(project)), "keyring", pair[0])
@@ -100,11 +101,6 @@ def resolve(project: "Project") -> Resolved:
                              "or rehearse with --sandbox.")
     source = f"profile:{profile}" if profile else "environment"
     return Resolved(session, source, credentials.access_key)
-
-
-def session(project: "Project"):
-    """A boto3 Session with the resolved credentials and region."""
-    return resolve(project).session
 
 
 def endpoint_url(project: "Project") -> str | None:
@@ -136,11 +132,11 @@ def principal_type(arn: str) -> str:
     return {"user": "user", "assumed-role": "role", "federated-user": "federated"}.get(kind, kind)
 
 
-def caller_identity(project: "Project", timeout: float = 15) -> dict[str, str]:
+def caller_identity(project: "Project", timeout: float = 15, resolved: Resolved | None = None) -> dict[str, str]:
     """STS get_caller_identity: account, arn, principal_type and the credential source."""
     import botocore.exceptions
 
-    resolved = resolve(project)
+    resolved = resolved or resolve(project)
     sts = client(project, "sts", timeout=timeout, resolved=resolved)
     try:
         answer = sts.get_caller_identity()
@@ -174,7 +170,7 @@ def credentials_configured(project: "Project") -> bool:
              os.environ.get("AWS_SHARED_CREDENTIALS_FILE") or aws_dir / "credentials")
     if any(Path(f).is_file() for f in files):
         return True
-    return _keyring_pair() is not None
+    return keyring_pair() is not None
 
 
 def _sandbox_chosen(project: "Project") -> bool:

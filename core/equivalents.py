@@ -11,17 +11,13 @@ import json
 from importlib import resources
 from typing import TYPE_CHECKING, Any, Callable
 
+from core.iam_policy import TRUST_POLICY, managed_policy_arn
+from core.names import INLINE_POLICY, default_bucket
+from core.training import FEATURES, MODEL_NAME
+
 if TYPE_CHECKING:
     from core.project import Project
 
-MODEL_ARTIFACT = "random-forest-model"
-FEATURES = ["petal length (cm)", "petal width (cm)"]
-TRUST_POLICY = {
-    "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"},
-                   "Action": "sts:AssumeRole"}],
-}
-MANAGED_POLICY_ARN = "arn:aws:iam::aws:policy/AmazonSageMakerFullAccess"
 
 
 def _first(*candidates: Any) -> Any:
@@ -36,8 +32,8 @@ def values(project: "Project") -> dict[str, Any]:
     region = _first(deploy.get("region"), creds.get("region"), s["aws.region"])
     account = creds.get("account")
     endpoint = _first(deploy.get("endpoint_name"), s["deploy.endpoint"])
-    bucket = _first(deploy.get("bucket"), s["deploy.bucket"],
-                    f"sagewiz-{account}-{region}" if account else None)
+    bucket = _first(deploy.get("bucket"),
+                    default_bucket(project, account, region) if account else s["deploy.bucket"])
     python = _first(model.get("python_version"), image.get("python_version"))
     sandbox_aws = (project.state.service("sandbox-aws") or {}).get("url") or s["sandbox.aws_endpoint"] or None
     return {
@@ -164,7 +160,7 @@ def _train(v: _Shown) -> str:
             f"    rf = RandomForestRegressor(n_estimators={v['n_estimators']}).fit(X_train, y_train)\n"
             f"    mlflow.log_param(\"num_estimators\", {v['n_estimators']})\n"
             "    mlflow.log_metric(\"mse\", mean_squared_error(y_test, rf.predict(X_test)))\n"
-            f"    mlflow.sklearn.log_model(rf, name=\"{MODEL_ARTIFACT}\", input_example=X_train[:1],\n"
+            f"    mlflow.sklearn.log_model(rf, name=\"{MODEL_NAME}\", input_example=X_train[:1],\n"
             "                             skops_trusted_types=[\"sklearn.tree._tree.Tree\"])  # MLflow 3 needs this\n"
             f"# run id: {v['run_id']}\n"
             "# the whole script: `sagewiz export`, then python train.py")
@@ -193,11 +189,12 @@ def _iam(v: _Shown) -> str:
     text = (f"cat > trust.json <<'EOF'\n{json.dumps(TRUST_POLICY, indent=2)}\nEOF\n"
             f"aws iam create-role {_aws(v)} --role-name {role} --assume-role-policy-document file://trust.json\n")
     if v["policy"] == "managed":
-        return text + f"aws iam attach-role-policy {_aws(v)} --role-name {role} --policy-arn {MANAGED_POLICY_ARN}\n"
+        return text + (f"aws iam attach-role-policy {_aws(v)} --role-name {role} "
+                       f"--policy-arn {managed_policy_arn(v['region'])}\n")
     document = v.get("policy_document")
     shown = json.dumps(document, indent=2) if document else "<the least-privilege policy the iam step writes>"
     return (text + f"cat > policy.json <<'EOF'\n{shown}\nEOF\n"
-            f"aws iam put-role-policy {_aws(v)} --role-name {role} --policy-name sagewiz-execution "
+            f"aws iam put-role-policy {_aws(v)} --role-name {role} --policy-name {INLINE_POLICY} "
             "--policy-document file://policy.json\n"
             f"# role ARN: {v['role_arn']}")
 
@@ -265,7 +262,7 @@ def _cleanup(v: _Shown) -> str:
     optional = "" if v["everything"] else "# with cleanup.everything (or --all):\n"
     return (text + optional +
             f"aws ecr delete-repository {a} --repository-name {v['repository']} --force\n"
-            f"aws iam delete-role-policy {a} --role-name {v['role_name']} --policy-name sagewiz-execution\n"
+            f"aws iam delete-role-policy {a} --role-name {v['role_name']} --policy-name {INLINE_POLICY}\n"
             f"aws iam delete-role {a} --role-name {v['role_name']}\n"
             f"aws sagemaker list-endpoints {a}   # check nothing billable is left")
 

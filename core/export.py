@@ -18,15 +18,8 @@ from core.errors import StepError
 if TYPE_CHECKING:
     from core.project import Project
 
-# Each script's constants (filled in at its `__VALUES__` line) and the values they come from.
-CONSTANTS = {
-    "TRACKING_URI": "tracking_uri", "EXPERIMENT": "experiment", "RUN_NAME": "run_name",
-    "N_ESTIMATORS": "n_estimators", "MODEL_URI": "model_uri", "REGION": "region", "REPOSITORY": "repository",
-    "IMAGE_URI": "image_uri", "ROLE_ARN": "role_arn", "ROLE_NAME": "role_name", "ENDPOINT": "endpoint",
-    "BUCKET": "bucket", "PREFIX": "prefix", "INSTANCE_TYPE": "instance_type", "INSTANCE_COUNT": "instance_count",
-    "INPUT_EXAMPLE": "input_example", "EVERYTHING": "everything",
-    "KNOWN_ENDPOINT_CONFIGS": "known_endpoint_configs", "KNOWN_MODELS": "known_models",
-}
+# Each script's constants (filled in at its `__VALUES__` line): the value of the same name in lower case,
+# except MODEL_NAME, the artifact name train.py logs the model under.
 SCRIPTS = {
     "train.py": ("TRACKING_URI", "EXPERIMENT", "RUN_NAME", "N_ESTIMATORS", "MODEL_NAME"),
     "build_and_push.py": ("TRACKING_URI", "MODEL_URI", "REGION", "REPOSITORY"),
@@ -46,15 +39,15 @@ def _known(project: "Project", values: dict[str, Any], kind: str, output: str) -
     """Names of one kind of SageMaker resource: the deploy step's output plus live ledger entries."""
     names = {values[output]} if values.get(output) else set()
     names |= {r["id"] for r in project.state.ledger()
-              if r.get("kind", "").replace("-", "_").endswith(kind) and r.get("status") in ("intent", "created")}
+              if r.get("kind") == kind and r.get("status") in ("intent", "created")}
     return sorted(names)
 
 
 def _script(name: str, values: dict[str, Any]) -> str:
-    from core.equivalents import MODEL_ARTIFACT
+    from core.training import MODEL_NAME
 
-    constants = {**{const: values[key] for const, key in CONSTANTS.items()}, "MODEL_NAME": MODEL_ARTIFACT}
-    block = "\n".join(f"{const} = {constants[const]!r}" for const in SCRIPTS[name])
+    constants = {const: MODEL_NAME if const == "MODEL_NAME" else values[const.lower()] for const in SCRIPTS[name]}
+    block = "\n".join(f"{const} = {value!r}" for const, value in constants.items())
     return _template(name).replace("__VALUES__", "# Values of this project, written by `sagewiz export`.\n" + block)
 
 
@@ -81,11 +74,12 @@ def _readme(values: dict[str, Any]) -> str:
 
 def files(project: "Project") -> dict[str, str]:
     """Every exported file's name and text."""
-    from core.equivalents import TRUST_POLICY, dockerfile, values as project_values
+    from core.equivalents import dockerfile, values as project_values
+    from core.iam_policy import TRUST_POLICY
 
     values = project_values(project)
-    values["known_endpoint_configs"] = _known(project, values, "endpoint_config", "endpoint_config")
-    values["known_models"] = _known(project, values, "model", "model_name")
+    values["known_endpoint_configs"] = _known(project, values, "sagemaker_endpoint_config", "endpoint_config")
+    values["known_models"] = _known(project, values, "sagemaker_model", "model_name")
     out = {name: _script(name, values) for name in SCRIPTS}
     out["Dockerfile"] = dockerfile(values)
     out["trust-policy.json"] = json.dumps(TRUST_POLICY, indent=2) + "\n"
@@ -95,22 +89,14 @@ def files(project: "Project") -> dict[str, str]:
     return out
 
 
-def _stored_secrets() -> list[str]:
-    from core import aws_keys
-    from core.secrets import SecretsUnavailable
-
-    try:
-        pair = aws_keys.load()
-    except SecretsUnavailable:
-        return []
-    return [pair[1]] if pair else []
-
-
 def export(project: "Project", directory: Path) -> list[Path]:
     """Write the files into `directory` (created if needed; files of the same name are replaced)."""
+    from core.aws import keyring_pair
+
     content = files(project)
-    for secret in _stored_secrets():
-        leaking = [name for name, text in content.items() if secret in text]
+    pair = keyring_pair()
+    if pair:
+        leaking = [name for name, text in content.items() if pair[1] in text]
         if leaking:
             raise StepError(f"Nothing was exported: {', '.join(leaking)} would contain your secret access key. "
                             "Check the project's settings and sagewiz.toml for a pasted key and remove it.")

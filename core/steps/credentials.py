@@ -25,7 +25,7 @@ class CredentialsStep(Step):
         resolved = aws.resolve(ctx.project)
         if ctx.project.sandbox:
             ctx.log("SANDBOX: AWS calls go to the local emulator with sandbox credentials; nothing is billed.")
-        identity = aws.caller_identity(ctx.project)
+        identity = aws.caller_identity(ctx.project, resolved=resolved)
         region = resolved.session.region_name
         kind = {"user": "an IAM user", "role": "a role", "root": "the account's ROOT user"}.get(
             identity["principal_type"], identity["principal_type"])

@@ -42,8 +42,9 @@ class IamStep(Step):
                                                 endpoint) if mode == "least-privilege" else None)
         shown = json.dumps(document, indent=2) if document else f"managed policy {iam_policy.managed_policy_arn(region)}"
         ctx.log(f"Execution role {role_name} ({mode}) will get:\n{shown}")
-        iam = aws.client(ctx.project, "iam")
-        self._check_caller(ctx, aws.client(ctx.project, "iam", attempts=1), creds["arn"])
+        resolved = aws.resolve(ctx.project)
+        iam = aws.client(ctx.project, "iam", resolved=resolved)
+        self._check_caller(ctx, aws.client(ctx.project, "iam", attempts=1, resolved=resolved), creds["arn"])
         role = self._existing(iam, role_name)
         created = role is None
         if role is not None:

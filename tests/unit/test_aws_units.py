@@ -19,7 +19,7 @@ def no_credentials(monkeypatch, tmp_path):
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.delenv("AWS_CONFIG_FILE", raising=False)
     monkeypatch.delenv("AWS_SHARED_CREDENTIALS_FILE", raising=False)
-    monkeypatch.setattr(aws, "_keyring_pair", lambda: None)
+    monkeypatch.setattr(aws, "keyring_pair", lambda: None)
 
 
 def test_no_credentials_means_sandbox_with_a_notice(project, no_credentials):
