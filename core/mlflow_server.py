@@ -6,18 +6,15 @@ its PID goes into state, so the next wizard finds it and reuses it while it answ
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from core.errors import Cancelled, StepError
-from core.proc import pid_alive
+from core.proc import env_without_aws, pid_alive
 
 if TYPE_CHECKING:
     from core.project import Project
@@ -28,13 +25,15 @@ START_TIMEOUT = 90.0
 
 def probe(url: str, timeout: float = 1.0) -> str | None:
     """The MLflow version when `url` is an MLflow server that answers /health, else None."""
+    import urllib.request  # here, not at import: it pulls in http.client and ssl, which start-up does not need
+
     try:
         with urllib.request.urlopen(url.rstrip("/") + "/health", timeout=timeout) as response:
             if response.status != 200 or response.read(16).strip() != b"OK":
                 return None
         with urllib.request.urlopen(url.rstrip("/") + "/version", timeout=timeout) as response:
             version = response.read(64).decode("ascii", "replace").strip()
-    except (OSError, ValueError, urllib.error.HTTPError):
+    except (OSError, ValueError):  # urllib.error.URLError and HTTPError are OSErrors
         return None
     return version if version[:1].isdigit() else None
 
@@ -42,13 +41,6 @@ def probe(url: str, timeout: float = 1.0) -> str | None:
 def alive(pid: int) -> bool:
     """True while `pid` runs and is an mlflow process (a recycled PID is not our server)."""
     return pid_alive(pid, b"mlflow")
-
-
-def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """This process's environment without AWS credentials: MLflow children work locally and need none."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") or k == "AWS_CA_BUNDLE"}
-    env.update(extra or {})
-    return env
 
 
 def argv(project: "Project", host: str, port: int) -> list[str]:
@@ -83,7 +75,7 @@ def start(project: "Project", host: str, port: int) -> tuple[subprocess.Popen, P
     project.logs_dir.mkdir(parents=True, exist_ok=True)
     log_path = project.logs_dir / "mlflow-server.log"
     with open(log_path, "ab") as log:
-        proc = subprocess.Popen(argv(project, host, port), cwd=project.mlflow_dir, env=child_env(),
+        proc = subprocess.Popen(argv(project, host, port), cwd=project.mlflow_dir, env=env_without_aws(),
                                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True)
     return proc, log_path

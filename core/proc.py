@@ -12,6 +12,14 @@ from typing import Callable, Sequence
 
 from core.errors import Cancelled
 
+
+def env_without_aws(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """This process's environment without AWS settings or credentials (AWS_CA_BUNDLE kept), plus `extra`: for
+    children that need no AWS (MLflow, pip, the emulator), so a key in our environment never reaches them."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") or k == "AWS_CA_BUNDLE"}
+    env.update(extra or {})
+    return env
+
 LineSink = Callable[[str, str], None]  # (stream name, line)
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from core.errors import StepError
-from core.proc import pid_alive, stop_pid
+from core.proc import env_without_aws, pid_alive, stop_pid
 
 if TYPE_CHECKING:
     from core.project import Project
@@ -103,8 +103,7 @@ def _emulator(project: "Project") -> str:
             raise StepError("The sandbox needs moto server, which is not installed: pip install 'sagewiz[sandbox]' "
                             "(or set sandbox.aws_endpoint to an emulator that already runs).")
         port = _free_port()
-        env = {**{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
-               "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}
+        env = env_without_aws({"MOTO_IAM_LOAD_MANAGED_POLICIES": "true"})
         info = _start(project, "sandbox-aws", [moto, "-H", "127.0.0.1", "-p", str(port)], env,
                       f"http://127.0.0.1:{port}/moto-api/")
         info["url"] = f"http://127.0.0.1:{port}"
@@ -139,7 +138,7 @@ def _registry(project: "Project") -> str:
         directory.mkdir(parents=True, exist_ok=True)
         config = directory / "registry.yml"
         config.write_text(REGISTRY_CONFIG.format(root=directory / "registry", port=port), encoding="utf-8")
-        info = _start(project, "sandbox-registry", [binary, "serve", str(config)], dict(os.environ),
+        info = _start(project, "sandbox-registry", [binary, "serve", str(config)], env_without_aws(),
                       f"http://127.0.0.1:{port}/v2/")
         info["address"] = f"127.0.0.1:{port}"
     _own(project, "sandbox-registry", info)

@@ -66,9 +66,7 @@ def ensure(requirements: list[str], python: tuple[int, int], glibc: tuple[int, i
             argv += ["--platform", tag]
         log(f"Downloading wheels for linux/amd64, CPython {python[0]}.{python[1]}, glibc "
             f"{glibc[0]}.{glibc[1]} into {target}.")
-        # pip needs proxies and its own config, never AWS credentials.
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        code, tail = run(argv, env)
+        code, tail = run(argv, env_without_aws())  # pip needs proxies and its own config, never AWS credentials
         if code != 0:
             errors = " ".join(line.strip() for line in tail if line.lstrip().startswith("ERROR")) or tail[-1:]
             raise StepError(

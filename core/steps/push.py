@@ -6,7 +6,6 @@ import base64
 import json
 import time
 import urllib.parse
-import urllib.request
 from typing import Any
 
 from core.aws import step_failures
@@ -163,6 +162,8 @@ class PushStep(Step):
 
     def _register_in_emulator(self, ctx: StepContext, ecr, registry: str, name: str, tag: str, digest: str) -> None:
         """SANDBOX: give the emulator's ECR the manifest the local registry holds, so describe_images sees it."""
+        import urllib.request
+
         request = urllib.request.Request(f"http://{registry}/v2/{name}/manifests/{digest}",
                                          headers={"Accept": ", ".join((DOCKER_V2, OCI_MANIFEST, *INDEXES))})
         with urllib.request.urlopen(request, timeout=30) as response:

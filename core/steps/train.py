@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from typing import Any
 
 from core import mlflow_server, models
 from core.errors import StepError
+from core.proc import env_without_aws
 from core.steps.base import Step, StepContext
 from core.steps.tracking import tracking_uri
 
@@ -36,10 +36,8 @@ class TrainStep(Step):
         uri = tracking_uri(ctx)
         experiment = ctx.settings["train.experiment"]
         argv, what = self._command(ctx)
-        env = mlflow_server.child_env({**FAIL_FAST, "MLFLOW_TRACKING_URI": uri, "MLFLOW_EXPERIMENT_NAME": experiment})
-        for key in FAIL_FAST:  # the user's own choice wins
-            if key in os.environ:
-                env[key] = os.environ[key]
+        # FAIL_FAST first, so the user's own values of those variables win
+        env = {**FAIL_FAST, **env_without_aws({"MLFLOW_TRACKING_URI": uri, "MLFLOW_EXPERIMENT_NAME": experiment})}
         launched_ms = int(time.time() * 1000) - 1000
         ctx.log(f"Running {what} against {uri}, experiment {experiment}.")
         code = ctx.run_process(argv, env=env, cwd=ctx.project.root, source="train")
