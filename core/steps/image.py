@@ -19,13 +19,6 @@ PROBE = ("import json, platform, sys; "
          "print(json.dumps({'python': sys.version.split()[0], 'libc': platform.libc_ver()}))")
 
 
-def model_outputs(ctx: StepContext) -> dict[str, Any]:
-    model = ctx.outputs("model")
-    if not model.get("model_uri"):
-        raise StepError("No model is chosen yet: run the model step first (sagewiz run --only model).")
-    return model
-
-
 def major_minor(version: str) -> tuple[int, int]:
     parts = version.split(".")
     return int(parts[0]), int(parts[1])
@@ -54,29 +47,23 @@ class ImageStep(Step):
     )
     manual = 'docker build --platform linux/amd64 -t sagewiz-model:<run_id> .sagewiz/build'
 
-    def equivalent(self, ctx: StepContext | None) -> str:
-        if ctx is None:
-            return self.manual
-        run_id = ctx.outputs("model").get("run_id", "<run_id>")
-        return f"docker build --platform linux/amd64 -t {image_tag(ctx, run_id)} {ctx.project.build_dir}"
-
     def run(self, ctx: StepContext) -> dict[str, Any]:
         from core import build_context, docker_api, wheelhouse
 
-        model = model_outputs(ctx)
+        model = ctx.outputs("model")
         api = docker_api.client()
         run_id = model.get("run_id", "")
         tag = image_tag(ctx, run_id)
-        model_python = model.get("python_version") or ""
         with tempfile.TemporaryDirectory(prefix="sagewiz-model-") as tmp:
             model_dir = model_on_disk(ctx, Path(tmp))
-            model_python = model_python or _mlmodel(model_dir).get("python_version", "")
+            mlmodel = _mlmodel(model_dir)
+            model_python = model.get("python_version") or mlmodel.get("python_version", "")
             if not model_python:
                 raise StepError("The model does not record its Python version (MLmodel python_version); log it "
                                 "again with a recent MLflow.")
             base = ctx.settings["image.base"] or "python:{}.{}-slim".format(*major_minor(model_python))
             requirements = build_context.serving_requirements(
-                _requirements(model_dir, model), _mlmodel(model_dir).get("mlflow_version", ""))
+                _requirements(model_dir, model), mlmodel.get("mlflow_version", ""))
             deps = ctx.settings["image.deps"]
             image_python = model_python
             if deps == "wheelhouse":
