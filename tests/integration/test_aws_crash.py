@@ -10,14 +10,13 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
 
 from core.proc import pid_alive
 from tests.plugins.aws_fixtures import moto_reset, sandbox_client
-from tests.plugins.pipeline_fixtures import live_resources
+from tests.plugins.pipeline_fixtures import live_resources, read_state, sagewiz_argv, wizard_env
 
 pytestmark = pytest.mark.integration
 
@@ -57,30 +56,18 @@ def crashable(project_dir, moto_url, tmp_path):
     return project_dir
 
 
-def _sagewiz(project_dir, *args: str) -> list[str]:
-    return [sys.executable, "-m", "tui.cli", *args, "--project-dir", str(project_dir)]
-
-
-def _env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-
-
-def _state(project_dir) -> dict:
-    return json.loads((project_dir / ".sagewiz" / "state.json").read_text(encoding="utf-8"))
-
-
 def _kill_during_deploy(project_dir, wanted) -> dict:
     """Start `sagewiz run --sandbox --yes --to deploy`; SIGKILL it once `wanted(ledger)` holds while deploy
     runs. The state the killed wizard left behind."""
     log = project_dir.parent / "killed-run.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen(_sagewiz(project_dir, "run", "--sandbox", "--yes", "--to", "deploy"),
-                                env=_env(), stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(sagewiz_argv(project_dir, "run", "--sandbox", "--yes", "--to", "deploy"),
+                                env=wizard_env(), stdout=out, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 180
     try:
         while time.monotonic() < deadline:
             try:
-                state = _state(project_dir)
+                state = read_state(project_dir)
             except (FileNotFoundError, json.JSONDecodeError):
                 state = {"steps": {}, "ledger": []}
             deploying = state["steps"].get("deploy", {}).get("status") == "running"
@@ -98,13 +85,13 @@ def _kill_during_deploy(project_dir, wanted) -> dict:
             proc.kill()
         proc.wait(timeout=30)  # reaped: its lock is free for the next wizard
     assert proc.returncode == -signal.SIGKILL
-    state = _state(project_dir)  # the killed wizard's state still parses
+    state = read_state(project_dir)  # the killed wizard's state still parses
     assert state["steps"]["deploy"]["status"] == "running"
     return state
 
 
 def _cleanup_all(project_dir) -> subprocess.CompletedProcess:
-    done = subprocess.run(_sagewiz(project_dir, "cleanup", "--yes", "--all"), env=_env(), capture_output=True,
+    done = subprocess.run(sagewiz_argv(project_dir, "cleanup", "--yes", "--all"), env=wizard_env(), capture_output=True,
                           text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return done
@@ -112,7 +99,7 @@ def _cleanup_all(project_dir) -> subprocess.CompletedProcess:
 
 def _assert_nothing_left(project_dir, moto_url, killed):
     assert {kind: ids for kind, ids in live_resources(moto_url).items() if ids} == {}
-    state = _state(project_dir)
+    state = read_state(project_dir)
     assert state["services"] == {}  # the registry the killed wizard started was adopted and stopped
     for service in killed["services"].values():  # stopped; a zombie until whatever adopted it reaps it
         assert not pid_alive(service["pid"])
@@ -145,11 +132,11 @@ def test_resume_after_sigkill_creates_nothing_twice(crashable, moto_url):
     before = live_resources(moto_url)
     assert len(before["buckets"]) == 1 and before["roles"] == [ROLE]
 
-    resumed = subprocess.run(_sagewiz(crashable, "run", "--sandbox", "--yes", "--to", "deploy"), env=_env(),
+    resumed = subprocess.run(sagewiz_argv(crashable, "run", "--sandbox", "--yes", "--to", "deploy"), env=wizard_env(),
                              capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
     assert "Resuming at deploy" in resumed.stdout  # credentials and iam were not run again
-    state = _state(crashable)
+    state = read_state(crashable)
     assert state["steps"]["deploy"]["status"] == "done"
     after = live_resources(moto_url)
     assert after["buckets"] == before["buckets"] and after["roles"] == [ROLE]

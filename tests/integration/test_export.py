@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port, unavailable
-from tests.plugins.aws_fixtures import moto_reset
+from tests.conftest import free_port
+from tests.plugins.aws_fixtures import moto_reset, require_test_keyring, sandbox_client
 
 pytestmark = pytest.mark.integration
 
@@ -50,8 +50,6 @@ def _export(root: Path, directory: Path) -> None:
 def pipeline(tmp_path_factory, moto_url):
     """A sandbox project whose credentials and iam steps ran for real against moto, whose model was trained by
     the exported train.py into a sqlite MLflow store, and whose image was recorded as pushed to ECR."""
-    import boto3
-
     from core.engine import Engine
     from core.events import EventBus
     from core.project import Project
@@ -75,8 +73,7 @@ def pipeline(tmp_path_factory, moto_url):
         engine = Engine(project, EventBus(), confirm=lambda question, details: True)
         assert engine.run(only="credentials") and engine.run(only="iam"), project.state.snapshot()["steps"]
         account = project.state.outputs("credentials")["account"]
-        ecr = boto3.client("ecr", region_name="us-east-1", endpoint_url=moto_url, aws_access_key_id="testing",
-                           aws_secret_access_key="testing")
+        ecr = sandbox_client(moto_url, "ecr")
         repository = ecr.create_repository(repositoryName="sagewiz-model")["repository"]["repositoryUri"]
         example = {"columns": ["petal length (cm)", "petal width (cm)"], "data": [[1.4, 0.2], [5.1, 1.8]]}
         project.state.update_record("tracking", status="done", outputs={"tracking_uri": store, "managed": False})
@@ -96,10 +93,9 @@ def pipeline(tmp_path_factory, moto_url):
 @contextlib.contextmanager
 def _stored_key():
     """The test key pair in the session's keyring while the block runs."""
-    from core import aws_keys, secrets
+    from core import aws_keys
 
-    if not secrets.is_secure():
-        unavailable("an OS keyring", f"the backend is {secrets.backend_name()} (run under scripts/test)")
+    require_test_keyring()
     aws_keys.store(KEY_ID, SECRET)
     try:
         yield
@@ -114,13 +110,6 @@ def exported(pipeline, tmp_path_factory):
     with _stored_key():
         _export(pipeline["root"], directory)
     return directory
-
-
-def _moto_client(pipeline, service: str):
-    import boto3
-
-    return boto3.client(service, region_name="us-east-1", endpoint_url=pipeline["moto"],
-                        aws_access_key_id="testing", aws_secret_access_key="testing")
 
 
 def test_export_fills_in_the_pipeline_values_and_holds_no_secret(exported, pipeline):
@@ -206,7 +195,7 @@ def test_predict_local_url_gets_the_models_own_predictions(exported, pipeline, s
 
 def test_deploy_predict_and_cleanup_against_the_emulator(exported, pipeline):
     env = _script_env(pipeline["moto"])
-    sagemaker, s3 = _moto_client(pipeline, "sagemaker"), _moto_client(pipeline, "s3")
+    sagemaker, s3 = (sandbox_client(pipeline["moto"], service) for service in ("sagemaker", "s3"))
 
     deployed = _run(exported, "deploy.py", env=env)
     assert deployed.returncode == 0, deployed.stderr[-3000:]
@@ -240,8 +229,9 @@ def test_deploy_predict_and_cleanup_against_the_emulator(exported, pipeline):
     assert sagemaker.list_endpoint_configs()["EndpointConfigs"] == []
     assert sagemaker.list_models()["Models"] == []
     assert s3.list_objects_v2(Bucket=bucket).get("KeyCount") == 0
-    assert _moto_client(pipeline, "ecr").describe_repositories()["repositories"] == []
-    assert all(r["RoleName"] != "sagewiz-sagemaker-execution" for r in _moto_client(pipeline, "iam").list_roles()["Roles"])
+    assert sandbox_client(pipeline["moto"], "ecr").describe_repositories()["repositories"] == []
+    roles = sandbox_client(pipeline["moto"], "iam").list_roles()["Roles"]
+    assert all(r["RoleName"] != "sagewiz-sagemaker-execution" for r in roles)
 
     after = _run(exported, "predict.py", "--status", env=env)
     assert after.returncode != 0 and "was not found" in after.stderr

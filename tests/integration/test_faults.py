@@ -12,7 +12,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 import urllib.request
 import uuid
@@ -23,6 +22,7 @@ import pytest
 from tests.plugins.docker_fixtures import stop_dockerd
 from tests.plugins.aws_fixtures import MotoServer, moto_reset, sandbox_client, start_moto, stop_moto
 from tests.plugins.fault_proxy import THROTTLING, UNAVAILABLE, FaultProxy, amz_target, s3_put_object
+from tests.plugins.pipeline_fixtures import read_state, sagewiz_argv, wizard_env
 
 pytestmark = pytest.mark.integration
 
@@ -32,10 +32,6 @@ LOCAL_STEPS = ("environment", "preflight", "tracking", "train", "model")
 MANIFEST = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
                        "config": {"digest": "sha256:" + "c" * 64, "size": 10,
                                   "mediaType": "application/vnd.docker.container.image.v1+json"}, "layers": []})
-
-
-def _state(project_dir: Path) -> dict:
-    return json.loads((project_dir / ".sagewiz" / "state.json").read_text(encoding="utf-8"))
 
 
 def _run_engine(project_dir: Path, end: str, watch=None) -> tuple[bool, dict]:
@@ -50,17 +46,15 @@ def _run_engine(project_dir: Path, end: str, watch=None) -> tuple[bool, dict]:
         bus.subscribe(watch)
     with Project(project_dir).open() as project:
         ok = Engine(project, bus, confirm=lambda question, details: True).run(end=end)
-    return ok, _state(project_dir)
+    return ok, read_state(project_dir)
 
 
 def _resume(project_dir: Path, end: str, **env: str) -> dict:
     """`sagewiz run --sandbox --yes --to END`, as the user reruns it; the state it leaves, `end` done."""
-    argv = [sys.executable, "-m", "tui.cli", "run", "--sandbox", "--yes", "--to", end,
-            "--project-dir", str(project_dir)]
-    child = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")} | env
-    done = subprocess.run(argv, env=child, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(sagewiz_argv(project_dir, "run", "--sandbox", "--yes", "--to", end), env=wizard_env(**env),
+                          capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    state = _state(project_dir)
+    state = read_state(project_dir)
     assert state["steps"][end]["status"] == "done"
     return state
 
@@ -249,7 +243,7 @@ def test_engine_stopped_during_push_fails_the_step_and_resume_pushes(private_doc
         details = sandbox_client(moto_url, "ecr").describe_images(
             repositoryName=repository, imageIds=[{"imageDigest": outputs["digest"]}])["imageDetails"]
         assert details and outputs["image_uri"].endswith("@" + outputs["digest"])
-        assert [e["status"] for e in _state(project_dir)["ledger"] if e["kind"] == "ecr_image"] == ["created"]
+        assert [e["status"] for e in read_state(project_dir)["ledger"] if e["kind"] == "ecr_image"] == ["created"]
     finally:
         if restarted is not None:
             stop_dockerd(restarted, root)

@@ -12,23 +12,14 @@ import pytest
 
 from core.checks import run_checks
 from tests.conftest import free_port, unavailable
+from tests.plugins.docker_fixtures import stack_value
 
 pytestmark = pytest.mark.integration
 
 
-def _docker_host() -> str:
-    host = os.environ.get("DOCKER_HOST", "")
-    env_file = Path("/var/tmp/sagewiz-stack/stack.env")
-    if not host and env_file.is_file():
-        for line in env_file.read_text().splitlines():
-            if line.startswith("DOCKER_HOST="):
-                host = line.split("=", 1)[1].strip()
-    return host or "unix:///var/run/docker.sock"
-
-
 @pytest.fixture
 def docker_up(monkeypatch):
-    host = _docker_host()
+    host = stack_value("DOCKER_HOST") or "unix:///var/run/docker.sock"
     if host.startswith("unix://") and not Path(host[7:]).exists():
         unavailable("Docker engine", f"no socket at {host}")
     monkeypatch.setenv("DOCKER_HOST", host)

@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 
+from core.events import Progress
 from tests.plugins.aws_fixtures import sandbox_client
 from tests.plugins.docker_fixtures import open_project, run_step
 
@@ -44,7 +45,7 @@ def test_push_registers_the_image_and_it_pulls_back_by_digest(built_image, docke
         details = ecr.describe_images(repositoryName=repository, imageIds=[{"imageDigest": digest}])["imageDetails"]
         assert details[0]["imageTags"] == [outputs["tag"]]
         assert any(r.get("kind") == "ecr_repository" and r.get("status") == "created" for r in ledger)
-        progress = [e for e in recorder.events if type(e).__name__ == "Progress" and e.step == "push"]
+        progress = [e for e in recorder.of(Progress) if e.step == "push"]
         assert progress and progress[-1].current == progress[-1].total
         assert any("Pushed" in line or "Layer already exists" in line for line in recorder.lines("push"))
         request = urllib.request.Request(f"http://{registry}/v2/{repository}/manifests/{digest}",

@@ -10,7 +10,7 @@ import uuid
 import pytest
 
 from core import aws_keys, secrets
-from tests.conftest import unavailable
+from tests.plugins.aws_fixtures import require_test_keyring
 
 pytestmark = pytest.mark.integration
 
@@ -20,15 +20,7 @@ SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKY"
 
 @pytest.fixture
 def keyring_session():
-    if not os.environ.get("DBUS_SESSION_BUS_ADDRESS"):
-        unavailable("The Secret Service keyring", "no D-Bus session (run the suite through scripts/test)")
-    try:
-        secure = secrets.is_secure()
-        name = secrets.backend_name()
-    except Exception as exc:
-        unavailable("The Secret Service keyring", str(exc))
-    if not secure or "SecretService" not in name:
-        unavailable("The Secret Service keyring", f"active backend is {name}")
+    require_test_keyring()
     yield
     aws_keys.forget()
 

@@ -11,27 +11,10 @@ import sys
 import time
 import urllib.request
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _stack_registry() -> str:
-    value = os.environ.get("SAGEWIZ_REGISTRY")
-    env_file = Path("/var/tmp/sagewiz-stack/stack.env")
-    if not value and env_file.is_file():
-        for line in env_file.read_text().splitlines():
-            if line.startswith("SAGEWIZ_REGISTRY="):
-                value = line.split("=", 1)[1].strip()
-    return value or ""
+from tests.plugins.docker_fixtures import stack_value
 
 
 @dataclass(frozen=True)
@@ -42,12 +25,12 @@ class MotoServer:
 
 def start_moto(**extra_env: str) -> MotoServer:
     """A moto server on a free port (managed IAM policies loaded, plus `extra_env`), answering; stop() it."""
-    from tests.conftest import unavailable
+    from tests.conftest import free_port, unavailable
 
     binary = shutil.which("moto_server", path=os.path.dirname(sys.executable))
     if binary is None:
         unavailable("moto server", "moto[server] is not installed (pip install -e '.[dev]')")
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(MOTO_IAM_LOAD_MANAGED_POLICIES="true", **extra_env)
     proc = subprocess.Popen([binary, "-H", "127.0.0.1", "-p", str(port)], env=env, stdout=subprocess.DEVNULL,
@@ -103,7 +86,7 @@ def sandbox_project(project, moto_url):
     moto_reset(moto_url)
     project.settings.set("sandbox.enabled", True)
     project.settings.set("sandbox.aws_endpoint", moto_url)
-    registry = _stack_registry()
+    registry = stack_value("SAGEWIZ_REGISTRY")
     if registry:
         project.settings.set("sandbox.registry", registry)
     return project
@@ -155,21 +138,47 @@ def aws_project(project, moto_url, monkeypatch):
     return point_at(project, monkeypatch, moto_url)
 
 
+def _test_keyring_problem() -> str | None:
+    """Why the test session's Secret Service keyring must not be used, or None when it may. Only a keyring
+    reached through a D-Bus session (scripts/test starts one of its own) counts: a secure backend alone could be
+    the user's desktop keyring, whose real key pair the tests would overwrite."""
+    from core import secrets
+
+    if not os.environ.get("DBUS_SESSION_BUS_ADDRESS"):
+        return "no D-Bus session (run the suite through scripts/test, which starts its own)"
+    try:
+        secure = secrets.is_secure()
+        name = secrets.backend_name()
+    except Exception as exc:  # keyring backends raise many kinds here
+        return f"the keyring backend failed: {type(exc).__name__}: {exc}"
+    if not secure:
+        return f"the active backend {name} is not a secure OS keyring"
+    if "SecretService" not in name:
+        return f"the active backend is {name}, not the Secret Service (run the suite through scripts/test)"
+    return None
+
+
+def require_test_keyring() -> None:
+    """unavailable() (fails in CI, skips on a laptop) unless the test session's Secret Service keyring is usable."""
+    from tests.conftest import unavailable
+
+    problem = _test_keyring_problem()
+    if problem is not None:
+        unavailable("The Secret Service keyring", problem)
+
+
+def is_test_keyring_usable() -> bool:
+    """require_test_keyring() as a bool, for callers that run either way."""
+    return _test_keyring_problem() is None
+
+
 @pytest.fixture
 def keyring_pair():
     """A distinctive AWS key pair in the test session's Secret Service keyring (never the user's: the suite
     runs under its own D-Bus session, see scripts/test); removed afterwards."""
-    from core import aws_keys, secrets
-    from tests.conftest import unavailable
+    from core import aws_keys
 
-    if not os.environ.get("DBUS_SESSION_BUS_ADDRESS"):
-        unavailable("The Secret Service keyring", "no D-Bus session (run the suite through scripts/test)")
-    try:
-        usable = secrets.is_secure() and "SecretService" in secrets.backend_name()
-    except Exception as exc:  # keyring backends raise many kinds here
-        unavailable("The Secret Service keyring", str(exc))
-    if not usable:
-        unavailable("The Secret Service keyring", f"the active backend is {secrets.backend_name()}")
+    require_test_keyring()
     key_id, secret = "AKIASGWZLEAKCHECK7Q2", "SgwzNeverOnDisk/NorInLogs+0123456789abcd"
     aws_keys.store(key_id, secret)
     yield key_id, secret

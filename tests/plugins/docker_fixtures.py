@@ -20,11 +20,14 @@ FEATURES = ["petal length (cm)", "petal width (cm)"]
 
 
 def stack_value(name: str) -> str:
-    """A stack setting from the environment, else from the stack's env file."""
+    """A stack setting from the environment, else from the env file `scripts/stack start` writes
+    ($SAGEWIZ_STACK_DIR/stack.env, STACK_ENV by default); "" when neither has it."""
     if os.environ.get(name):
         return os.environ[name]
-    if STACK_ENV.exists():
-        for line in STACK_ENV.read_text().splitlines():
+    stack_dir = os.environ.get("SAGEWIZ_STACK_DIR")
+    env_file = Path(stack_dir) / "stack.env" if stack_dir else STACK_ENV
+    if env_file.is_file():
+        for line in env_file.read_text().splitlines():
             key, _, value = line.partition("=")
             if key.strip() == name:
                 return value.strip()

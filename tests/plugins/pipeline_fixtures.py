@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.plugins.aws_fixtures import moto_reset, sandbox_client
+from tests.plugins.aws_fixtures import is_test_keyring_usable, moto_reset, sandbox_client
 from tests.plugins.docker_fixtures import remove_images, stack_value
 
 PIPELINE_TIMEOUT = 900
@@ -31,9 +31,10 @@ def sagewiz_argv(project_dir: Path, *args: str) -> list[str]:
 
 def wizard_env(**extra: str) -> dict[str, str]:
     """The environment of a wizard under test: no AWS credentials from the developer's shell, the stack's
-    Docker engine, unbuffered output (a SIGKILLed wizard loses nothing it printed)."""
+    Docker engine, unbuffered output (a SIGKILLed wizard loses nothing it printed); `extra` overrides any."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(DOCKER_HOST=stack_value("DOCKER_HOST") or env.get("DOCKER_HOST", ""), PYTHONUNBUFFERED="1", **extra)
+    env.update(DOCKER_HOST=stack_value("DOCKER_HOST") or env.get("DOCKER_HOST", ""), PYTHONUNBUFFERED="1")
+    env.update(extra)
     return {k: v for k, v in env.items() if v}
 
 
@@ -231,17 +232,6 @@ class ReferenceRun:
         return {step: record["duration"] for step, record in self.state["steps"].items()}
 
 
-def _keyring_usable() -> bool:
-    from core import secrets
-
-    if not os.environ.get("DBUS_SESSION_BUS_ADDRESS"):
-        return False
-    try:
-        return secrets.is_secure() and "SecretService" in secrets.backend_name()
-    except Exception:  # keyring backends raise many kinds here
-        return False
-
-
 def _session_secrets(moto_url: str) -> tuple[str, ...]:
     """The secret and token the emulator gives any GetSessionToken (a child_env would carry them)."""
     creds = sandbox_client(moto_url, "sts").get_session_token()["Credentials"]
@@ -258,7 +248,7 @@ def reference_run(moto_url, tmp_path_factory, docker_stack) -> ReferenceRun:
     moto_reset(moto_url)
     base = tmp_path_factory.mktemp("reference")
     repository = f"sagewiz-ref-{uuid.uuid4().hex[:8]}"
-    use_keyring = _keyring_usable()
+    use_keyring = is_test_keyring_usable()
     project_dir = pipeline_project(base / "proj", moto_url, repository,
                                    **{"sandbox.own_credentials": use_keyring, "cleanup.everything": True})
     tmpdir = base / "tmp"

@@ -6,8 +6,6 @@ import pytest
 
 from rich.console import Console
 
-from core.steps import get
-from core.steps.base import Step
 from tests.conftest import free_port
 from tests.tui.conftest import wait_until
 from tui.components.results import ResultsPanel
@@ -20,9 +18,6 @@ async def test_environment_to_model_through_the_wizard(project_dir):
     from core.project import Project
     from tui.app import WizardApp
 
-    stubs = [s for s in LOCAL if type(get(s)).run is Step.run]
-    if stubs:
-        pytest.skip(f"these local steps are not implemented yet: {', '.join(stubs)}")
     project = Project(project_dir, overrides={"tracking.port": free_port()}).open()
     try:
         app = WizardApp(project)

@@ -11,7 +11,7 @@ from textual.app import App
 from textual.widgets import Input
 
 from core.settings import load_settings
-from tests.conftest import unavailable
+from tests.plugins.aws_fixtures import require_test_keyring
 from tests.tui.conftest import wait_until
 from tui.components.log_view import LazyLogView
 from tui.components.log_viewer import LogViewerScreen
@@ -67,16 +67,9 @@ async def test_form_does_not_persist_command_line_overrides(project_dir):
 
 
 async def test_secret_modal_stores_the_pair_in_the_os_keyring(wizard):
-    from core import aws_keys, secrets
+    from core import aws_keys
 
-    try:
-        secure = secrets.is_secure()
-    except Exception as exc:  # noqa: BLE001 - any backend error means no usable keyring here
-        secure, why = False, str(exc)
-    else:
-        why = secrets.describe_backend()
-    if not secure:
-        unavailable("the OS keyring (Secret Service)", why)
+    require_test_keyring()  # the session's own keyring, never the user's real key pair
     key_id, secret = "AKIA" + "TESTTUIWIZARD123"[:16], "wJalrXUtnFEMI/K7MDENG/bPxRfiCYTUIKEY1234"
     async with wizard.run_test(size=(120, 40)) as pilot:
         await pilot.press("k")
@@ -95,13 +88,22 @@ async def test_secret_modal_stores_the_pair_in_the_os_keyring(wizard):
         await pilot.pause()
         await pilot.click("#store")
         await wait_until(pilot, lambda: not isinstance(wizard.screen, SecretScreen), what="the key to be stored")
-        assert "keyring" in str(wizard.query_one("#banner").render())
+        banner = str(wizard.query_one("#banner").render())
+        assert "keyring" in banner and secret not in banner and key_id not in banner
     try:
         assert aws_keys.load() == (key_id, secret)
     finally:
         aws_keys.forget()
-    state_text = (wizard.project.dir / "state.json").read_text() if (wizard.project.dir / "state.json").exists() else ""
-    assert secret not in state_text
+    assert _files_holding(wizard.project, key_id, secret) == []
+
+
+def _files_holding(project, *needles: str) -> list[str]:
+    """'path: needle' for each file under the project root holding a needle; fails unless the scan reached the
+    wizard's own files (its state directory and the lock it holds while open)."""
+    files = [path for path in project.root.rglob("*") if path.is_file() and not path.is_symlink()]
+    assert project.dir / "lock" in files, f"the scan of {project.root} missed the wizard's lock: {files}"
+    return [f"{path}: {needle[:8]}..." for path in files for needle in needles
+            if needle.encode() in path.read_bytes()]
 
 
 def rendered(step_id: str, outputs: dict) -> str:

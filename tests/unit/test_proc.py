@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
 import time
@@ -43,18 +42,6 @@ time.sleep(120)
 """
 
 
-def _alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:  # a zombie counts as gone
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().split()[2] != "Z"
-    except FileNotFoundError:
-        return False
-
-
 def test_cancel_kills_the_whole_process_group():
     cancel = threading.Event()
     grandchildren = []
@@ -70,9 +57,9 @@ def test_cancel_kills_the_whole_process_group():
     assert time.monotonic() - started < 15
     assert grandchildren
     deadline = time.monotonic() + 5
-    while _alive(grandchildren[0]) and time.monotonic() < deadline:
+    while proc.pid_alive(grandchildren[0]) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not _alive(grandchildren[0]), "the grandchild survived the cancel"
+    assert not proc.pid_alive(grandchildren[0]), "the grandchild survived the cancel"
 
 
 def test_timeout_stops_the_child():
