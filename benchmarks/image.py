@@ -16,6 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from tests.conftest import free_port  # noqa: E402
 from tests.plugins.docker_fixtures import log_model, open_project, run_step, stack_value  # noqa: E402
 
 NAIVE = """\
@@ -94,7 +95,7 @@ def measure() -> list[tuple[str, str, str]]:
             project.close()
         pings = []
         for _ in range(3):
-            with serve(second["image_id"], port=_free_port(), on_log=lambda line: None) as url:
+            with serve(second["image_id"], port=free_port(), on_log=lambda line: None) as url:
                 pings.append(url.ping_seconds)
         naive_tag = f"{repository}-naive:latest"
         naive = naive_build(api, base, work / "project" / ".sagewiz" / "build", naive_tag)
@@ -118,14 +119,6 @@ def measure() -> list[tuple[str, str, str]]:
         import shutil
 
         shutil.rmtree(work, ignore_errors=True)
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 if __name__ == "__main__":

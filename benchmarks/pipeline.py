@@ -8,9 +8,7 @@ is in benchmarks/README.md.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -18,22 +16,17 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-STACK_ENV = Path(os.environ.get("SAGEWIZ_STACK_DIR", "/var/tmp/sagewiz-stack")) / "stack.env"
+sys.path.insert(0, str(ROOT))
+
+from tests.conftest import free_port  # noqa: E402
+from tests.plugins.docker_fixtures import stack_value  # noqa: E402
 
 
 def _base_image() -> str:
-    if os.environ.get("SAGEWIZ_BASE_IMAGE"):
-        return os.environ["SAGEWIZ_BASE_IMAGE"]
-    for line in STACK_ENV.read_text().splitlines():
-        if line.startswith("SAGEWIZ_BASE_IMAGE="):
-            return line.split("=", 1)[1]
-    raise RuntimeError("no base image: run scripts/stack start")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    base = stack_value("SAGEWIZ_BASE_IMAGE")
+    if not base:
+        raise RuntimeError("no base image: run scripts/stack start")
+    return base
 
 
 def measure() -> list[tuple[str, str, str]]:
@@ -41,7 +34,7 @@ def measure() -> list[tuple[str, str, str]]:
     try:
         (project / "sagewiz.toml").write_text(
             f'[image]\nbase = "{_base_image()}"\ndeps = "wheelhouse"\nrepository = "sagewiz-bench"\n'
-            f'[tracking]\nport = {_free_port()}\n[cleanup]\neverything = true\n')
+            f'[tracking]\nport = {free_port()}\n[cleanup]\neverything = true\n')
         cli = shutil.which("sagewiz") or str(Path(sys.executable).with_name("sagewiz"))
         started = time.monotonic()
         done = subprocess.run([cli, "--project-dir", str(project), "run", "--sandbox", "--yes"],

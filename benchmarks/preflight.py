@@ -19,25 +19,15 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.conftest import free_port  # noqa: E402
+from tests.plugins.docker_fixtures import stack_value  # noqa: E402
+
 RUNS = 5
 TIMED = ("import sys, time; from core.project import Project; from core.checks import run_checks; "
          "p = Project(sys.argv[1]).open_readonly(); t = time.perf_counter(); r = run_checks(p); "
          "print(time.perf_counter() - t, ' '.join(x.status for x in r))")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _stack_env() -> dict[str, str]:
-    env = {}
-    path = Path("/var/tmp/sagewiz-stack/stack.env")
-    if path.is_file():
-        env.update(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
-    env.update({k: v for k, v in os.environ.items() if k in ("DOCKER_HOST", "SAGEWIZ_REGISTRY")})
-    return env
 
 
 @contextmanager
@@ -45,7 +35,7 @@ def _moto():
     binary = shutil.which("moto_server", path=os.path.dirname(sys.executable))
     if binary is None:
         raise RuntimeError("moto_server is not installed (pip install -e '.[dev]')")
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([binary, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
@@ -69,7 +59,7 @@ def _project(root: Path, aws_endpoint: str, registry: str) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     extra = f'registry = "{registry}"\n' if registry else ""
     (root / "sagewiz.toml").write_text(f'[sandbox]\nenabled = true\naws_endpoint = "{aws_endpoint}"\n{extra}'
-                                       f'[tracking]\nport = {_free_port()}\n')
+                                       f'[tracking]\nport = {free_port()}\n')
     return root
 
 
@@ -87,7 +77,6 @@ def _median(argv: list[str], env: dict[str, str], parse: bool) -> tuple[float, s
 
 
 def measure() -> list[tuple[str, str, str]]:
-    stack = _stack_env()
     cli = shutil.which("sagewiz") or f"{sys.prefix}/bin/sagewiz"
     rows = []
     with tempfile.TemporaryDirectory() as tmp, _moto() as moto:
@@ -95,10 +84,10 @@ def measure() -> list[tuple[str, str, str]]:
         silent.bind(f"{tmp}/silent.sock")
         silent.listen()
         cases = (
-            ("every service up", {**os.environ, "DOCKER_HOST": stack.get("DOCKER_HOST", "")},
-             _project(Path(tmp, "up"), moto, stack.get("SAGEWIZ_REGISTRY", "")), "<= 1 s"),
+            ("every service up", {**os.environ, "DOCKER_HOST": stack_value("DOCKER_HOST")},
+             _project(Path(tmp, "up"), moto, stack_value("SAGEWIZ_REGISTRY")), "<= 1 s"),
             ("Docker and AWS unreachable", {**os.environ, "DOCKER_HOST": f"unix://{tmp}/silent.sock"},
-             _project(Path(tmp, "down"), f"http://127.0.0.1:{_free_port()}", ""), "<= 4 s"),
+             _project(Path(tmp, "down"), f"http://127.0.0.1:{free_port()}", ""), "<= 4 s"),
         )
         try:
             for label, env, root, goal in cases:
