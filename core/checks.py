@@ -34,11 +34,20 @@ def check(name: str, title: str, timeout: float) -> Callable[[CheckFn], CheckFn]
     return register
 
 
-def run_checks(project: "Project", names: list[str] | None = None) -> list[CheckResult]:
-    """Run the named checks (default: all) in parallel; a check that overruns is a fail, not a hang."""
+def _registered() -> dict[str, tuple[str, float, CheckFn]]:
     import core.preflight_checks  # noqa: F401  (registers the checks)
 
-    names = list(CHECKS) if names is None else names
+    return CHECKS
+
+
+def title(name: str) -> str:
+    """A check's title for people ("Docker engine" for `docker`)."""
+    return _registered()[name][0]
+
+
+def run_checks(project: "Project", names: list[str] | None = None) -> list[CheckResult]:
+    """Run the named checks (default: all) in parallel; a check that overruns is a fail, not a hang."""
+    names = list(_registered()) if names is None else names
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, len(names)), thread_name_prefix="check")
     started = time.monotonic()
     futures = {name: pool.submit(_timed, name, project) for name in names}

@@ -121,6 +121,12 @@ class WizardApp(App[int]):
         if progress is not None and step_id == self.running_step:
             self.pane.show_progress(progress, self.project.state.record(step_id).get("started_at"))
 
+    def on_settings_form_saved(self, message: SettingsForm.Saved) -> None:
+        """A setting saved in the form: the header and the commands shown by hand follow it at once."""
+        self._refresh_header()
+        if self.selected:
+            self.pane.show_equivalent(self._equivalent(get(self.selected)))
+
     def _equivalent(self, step) -> str:
         ctx = StepContext(self.project, step.id, self.bus, self.engine.cancel, self.confirm_from_worker)
         try:
@@ -130,9 +136,9 @@ class WizardApp(App[int]):
 
     @staticmethod
     def _check_titles(names: Iterable[str]) -> list[str]:
-        from core.checks import CHECKS
+        from core.checks import title
 
-        return [CHECKS[name][0] if name in CHECKS else name for name in names]
+        return [title(name) for name in names]
 
     def _buffer(self, step_id: str) -> deque[str]:
         return self._buffers.setdefault(step_id, deque(maxlen=LOG_MAX_LINES))

@@ -12,6 +12,7 @@ from core.steps import STEPS
 from core.steps.base import Step
 from tests.tui.conftest import ChattyStep, SleeperStep, wait_until
 from tui.components.confirm import ConfirmScreen
+from tui.components.header import WizardHeader
 from tui.components.sidebar import StepList
 
 pytestmark = [pytest.mark.tui, pytest.mark.anyio]
@@ -244,3 +245,28 @@ async def test_no_aws_account_opens_in_the_sandbox_and_says_so(project, monkeypa
         assert project.sandbox
         assert "SANDBOX" in str(app.query_one("#header").render())
         assert any("No AWS account is configured" in str(n.message) for n in app._notifications)
+
+
+async def test_a_setting_saved_in_the_form_updates_the_header_and_the_commands_by_hand(wizard):
+    from textual.widgets import Input
+
+    async with wizard.run_test(size=(120, 40)) as pilot:
+        await wizard.select_step("tracking")
+        wizard.query_one("#field-tracking-port", Input).value = "5077"
+        await wait_until(pilot, lambda: "127.0.0.1:5077" in str(wizard.query_one("#step-equivalent").render()),
+                         what="the commands by hand to use the new port")
+        assert "127.0.0.1:5077" in str(wizard.query_one(WizardHeader).render())
+
+
+def test_checks_are_named_for_people_even_before_any_check_ran():
+    import subprocess
+    import sys
+
+    code = "from tui.app import WizardApp; print(WizardApp._check_titles(['docker', 'port']))"
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert shown.returncode == 0, shown.stderr
+    from core.checks import CHECKS, title
+
+    expected = [title("docker"), title("port")]
+    assert shown.stdout.strip() == repr(expected) and expected == [CHECKS["docker"][0], CHECKS["port"][0]]
+    assert expected != ["docker", "port"]

@@ -7,7 +7,7 @@ from textual.widgets import Static
 
 
 class WizardHeader(Static):
-    """Re-rendered from project state whenever a step finishes."""
+    """Re-rendered from project state whenever a step finishes or a setting is saved."""
 
     def show(self, project_name: str, sandbox: bool, credentials: dict, region: str, mlflow_url: str,
              mlflow_live: bool) -> None:

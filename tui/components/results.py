@@ -42,6 +42,8 @@ def key_values(outputs: dict, keys: list[str] | None = None, title: str | None =
 
 def predictions_table(remote: list | None, local: list | None, remote_name: str) -> Table:
     """Predictions beside the local model's, row by row, with a match mark."""
+    from core import scoring
+
     table = Table(title="predictions", title_justify="left")
     for column in ("row", remote_name, "local model", "match"):
         table.add_column(column)
@@ -49,16 +51,9 @@ def predictions_table(remote: list | None, local: list | None, remote_name: str)
     for i in range(max(len(remote), len(local))):
         r = remote[i] if i < len(remote) else None
         lo = local[i] if i < len(local) else None
-        same = r is not None and lo is not None and _close(r, lo)
+        same = r is not None and lo is not None and scoring.same([r], [lo])
         table.add_row(str(i), _value(r), _value(lo), Text("✔", "green") if same else Text("✘", "red"))
     return table
-
-
-def _close(a: Any, b: Any) -> bool:
-    try:
-        return abs(float(a) - float(b)) <= 1e-6 * max(1.0, abs(float(b)))
-    except (TypeError, ValueError):
-        return a == b
 
 
 def artifact_tree(artifacts: list) -> Tree:

@@ -47,7 +47,7 @@ class StepPane(Vertical):
         self.query_one("#step-title", Static).update(
             Text.assemble((step.title, "bold"), (f"  {step.group} · {step.id}", "dim")))
         self.query_one("#step-explanation", Static).update(step.explanation.strip())
-        self.query_one("#step-equivalent", Static).update("By hand:\n" + equivalent.strip())
+        self.show_equivalent(equivalent)
         step_checks = self.query_one("#step-checks", Static)
         step_checks.update(f"Checked before it runs: {', '.join(checks)}." if checks else "")
         step_checks.display = bool(checks)
@@ -57,6 +57,9 @@ class StepPane(Vertical):
         await slot.mount(SettingsForm(project, step.settings, id="form"))
         self.query_one("#progress-row").display = False
         self.query_one("#details", VerticalScroll).scroll_home(animate=False)
+
+    def show_equivalent(self, equivalent: str) -> None:
+        self.query_one("#step-equivalent", Static).update("By hand:\n" + equivalent.strip())
 
     def show_record(self, step_id: str, record: dict, running: bool) -> None:
         self.query_one("#run", Button).disabled = running
