@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from core.aws import step_failures
 from core.steps.base import Step
 
 ENDPOINT_GONE_TIMEOUT = 600.0
@@ -26,6 +27,7 @@ class CleanupStep(Step):
               "aws s3 rm --recursive s3://sagewiz-<account>-<region>/sagewiz/sagewiz-iris\n"
               "aws ecr delete-repository --repository-name sagewiz-model --force")
 
+    @step_failures("clean up the AWS resources")
     def run(self, ctx):
         import time
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from core.aws import step_failures
 from core.steps.base import Step
 
 
@@ -19,6 +20,7 @@ class CredentialsStep(Step):
     )
     manual = 'aws configure\naws sts get-caller-identity'
 
+    @step_failures("check the AWS credentials")
     def run(self, ctx):
         from core import aws
 

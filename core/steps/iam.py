@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from core.aws import step_failures
 from core.steps.base import Step
 
 READY_ATTEMPTS = 10  # IAM is eventually consistent: a new role can take seconds to be visible
@@ -25,6 +26,7 @@ class IamStep(Step):
               "aws iam put-role-policy --role-name sagewiz-sagemaker-execution --policy-name sagewiz-execution "
               "--policy-document file://policy.json")
 
+    @step_failures("set up the IAM execution role")
     def run(self, ctx):
         import botocore.exceptions
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from core.aws import step_failures
 from core.steps.base import Step
 
 
@@ -21,6 +22,7 @@ class PredictStep(Step):
               "aws sagemaker-runtime invoke-endpoint --endpoint-name sagewiz-iris --content-type application/json "
               "--body fileb://payload.json out.json")
 
+    @step_failures("query the endpoint")
     def run(self, ctx):
         from core import aws, predict_input, scoring
         from core.errors import StepError

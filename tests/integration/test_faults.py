@@ -34,8 +34,9 @@ MANIFEST = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.docker.
                                   "mediaType": "application/vnd.docker.container.image.v1+json"}, "layers": []})
 
 
-def _run_engine(project_dir: Path, end: str, watch=None) -> tuple[bool, dict]:
-    """Resume the project up to `end` in this process, events also to `watch`; ok and the state file, parsed."""
+def _run_engine(project_dir: Path, end: str | None, watch=None, only: str | None = None) -> tuple[bool, dict]:
+    """Resume the project up to `end` (or run `only`) in this process, events also to `watch`; ok and the state
+    file, parsed."""
     from core.engine import Engine
     from core.events import EventBus
     from core.project import Project
@@ -45,7 +46,7 @@ def _run_engine(project_dir: Path, end: str, watch=None) -> tuple[bool, dict]:
     if watch is not None:
         bus.subscribe(watch)
     with Project(project_dir).open() as project:
-        ok = Engine(project, bus, confirm=lambda question, details: True).run(end=end)
+        ok = Engine(project, bus, confirm=lambda question, details: True).run(end=end, only=only)
     return ok, read_state(project_dir)
 
 
@@ -191,6 +192,18 @@ def test_endless_errors_fail_deploy_after_bounded_attempts_and_resume_deploys(ma
     proxied.heal()
     state = _resume(project_dir, "deploy")
     assert _in_service(moto_url, state)
+
+
+def test_endless_throttling_fails_cleanup_with_a_sentence_too(proxied, project_dir):
+    """Every AWS step turns exhausted retries into a sentence, not only deploy (here: cleanup's listing)."""
+    ok, state = _run_engine(project_dir, "deploy")
+    assert ok, state["steps"]["deploy"]["error"]
+    match = amz_target("SageMaker.ListEndpoints")
+    proxied.fail(match, THROTTLING, times=None)
+    ok, state = _run_engine(project_dir, None, only="cleanup")
+    assert not ok and proxied.count(match) == ATTEMPTS, state["steps"]["cleanup"]["error"]
+    _failed_with_sentence(state, "cleanup", "AWS kept throttling the requests to clean up the AWS resources",
+                          f"still after {ATTEMPTS} attempts", "Wait a")
 
 
 def test_engine_stopped_during_push_fails_the_step_and_resume_pushes(private_dockerd, docker_stack, moto_url,
