@@ -47,7 +47,8 @@ def title(name: str) -> str:
 
 def run_checks(project: "Project", names: list[str] | None = None) -> list[CheckResult]:
     """Run the named checks (default: all) in parallel; a check that overruns is a fail, not a hang."""
-    names = list(_registered()) if names is None else names
+    registered = _registered()
+    names = list(registered) if names is None else names
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, len(names)), thread_name_prefix="check")
     started = time.monotonic()
     futures = {name: pool.submit(_timed, name, project) for name in names}

@@ -109,11 +109,11 @@ def tail(log_path: Path, lines: int = 3) -> str:
 class LogFollower:
     """Forwards lines appended to the server's log file to a sink until stopped (the step's log view)."""
 
-    def __init__(self, path: Path, sink: Callable[[str], None], from_start: bool = False) -> None:
+    def __init__(self, path: Path, sink: Callable[[str], None]) -> None:
         self.path = path
         self.sink = sink
         self._stop = threading.Event()
-        self._offset = 0 if from_start or not path.exists() else path.stat().st_size
+        self._offset = path.stat().st_size if path.exists() else 0
         self._thread = threading.Thread(target=self._run, name="mlflow-log", daemon=True)
         self._thread.start()
 

@@ -18,6 +18,13 @@ def is_free(host: str, port: int) -> bool:
     return True
 
 
+def any_free(host: str = "127.0.0.1") -> int:
+    """A port the kernel reports free now (for a child that binds it a moment later)."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
 def next_free(host: str, start: int, tries: int = 100) -> int | None:
     """The first free port from `start` on, or None within `tries` ports."""
     for port in range(start, min(start + tries, 65536)):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -21,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from core.errors import StepError
+from core.ports import any_free
 from core.proc import env_without_aws, pid_alive, stop_pid
 
 if TYPE_CHECKING:
@@ -35,12 +35,6 @@ _running: "weakref.WeakKeyDictionary[Project, Sandbox]" = weakref.WeakKeyDiction
 class Sandbox:
     aws_endpoint: str  # http://127.0.0.1:PORT
     registry: str  # host:port
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _answers(url: str) -> bool:
@@ -102,7 +96,7 @@ def _emulator(project: "Project") -> str:
         if moto is None:
             raise StepError("The sandbox needs moto server, which is not installed: pip install 'sagewiz[sandbox]' "
                             "(or set sandbox.aws_endpoint to an emulator that already runs).")
-        port = _free_port()
+        port = any_free()
         env = env_without_aws({"MOTO_IAM_LOAD_MANAGED_POLICIES": "true"})
         info = _start(project, "sandbox-aws", [moto, "-H", "127.0.0.1", "-p", str(port)], env,
                       f"http://127.0.0.1:{port}/moto-api/")
@@ -133,7 +127,7 @@ def _registry(project: "Project") -> str:
         if binary is None:
             raise StepError("The sandbox needs a local registry: apt-get install docker-registry (or set "
                             "sandbox.registry to a registry that already runs, host:port).")
-        port = _free_port()
+        port = any_free()
         directory = project.dir / "sandbox"
         directory.mkdir(parents=True, exist_ok=True)
         config = directory / "registry.yml"

@@ -25,14 +25,9 @@ LOG_TAIL = 30
 
 def host_port() -> int:
     """8080 as on SageMaker when it is free here; otherwise any free port (the server binds to it)."""
-    for port in (CONTAINER_PORT, 0):
-        with socket.socket() as sock:
-            try:
-                sock.bind(("0.0.0.0", port))
-            except OSError:
-                continue
-            return sock.getsockname()[1]
-    raise StepError("No free TCP port was found for the container.")
+    from core import ports
+
+    return CONTAINER_PORT if ports.is_free("0.0.0.0", CONTAINER_PORT) else ports.any_free("0.0.0.0")
 
 
 class BaseUrl(str):

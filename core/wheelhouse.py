@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 from core.errors import StepError
+from core.proc import env_without_aws
 
 OLDEST_GLIBC_MINOR = 17  # manylinux2014, the oldest tag worth offering
 # (argv, env) -> (exit code, last output lines); the caller streams the output as it comes.

@@ -61,9 +61,8 @@ class CleanupStep(Step):
             ctx.log(f"Deleted {resource.label()}." if existed else f"{resource.label()} was already gone.")
             deleted.append(resource.label())
         ctx.progress(len(planned), len(planned), "checking")
-        remaining = [r.label() for r in ledger.discover(ctx.project, clients, everything)
-                     if ledger.exists(clients, r)]
-        remaining += [r.label() for r in planned if r.label() not in remaining and ledger.exists(clients, r)]
+        to_check = dict.fromkeys([*ledger.discover(ctx.project, clients, everything), *planned])  # each once
+        remaining = [r.label() for r in to_check if ledger.exists(clients, r)]
         if remaining:
             raise StepError(f"{len(remaining)} resource(s) remain: {'; '.join(remaining)}. "
                             + (f"Errors: {'; '.join(problems)}. " if problems else "")

@@ -68,3 +68,14 @@ def test_a_docker_socket_that_never_answers_fails_within_the_bound(project, tmp_
         silent.close()
     assert time.monotonic() - started < 3.5
     assert result.status == "fail" and "Start Docker" in result.fix
+
+
+def test_named_checks_run_in_a_process_that_never_imported_them(project_dir):
+    import subprocess
+    import sys
+
+    code = ("import sys; from core.checks import run_checks; from core.project import Project; "
+            "print([r.name for r in run_checks(Project(sys.argv[1]), ['disk'])])")
+    done = subprocess.run([sys.executable, "-c", code, str(project_dir)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == repr(["Disk space"])
