@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core.errors import StepError
-from tests.integration.test_aws_deploy import deployable  # noqa: F401  (fixture)
-from tests.integration.test_aws_iam import run_step
+from tests.plugins.aws_fixtures import run_step_directly
 
 pytestmark = pytest.mark.integration
 
@@ -22,10 +21,10 @@ def _remaining(project):
 def test_cleanup_deletes_all_then_is_idempotent(deployable, step_ctx, recorder):  # noqa: F811
     from core import aws
 
-    run_step(step_ctx, "deploy")
+    run_step_directly(step_ctx, "deploy")
     aws.client(deployable, "ecr").create_repository(repositoryName="sagewiz-model")
     asked = []
-    out = run_step(step_ctx, "cleanup", lambda q, d: asked.append(d) or True)
+    out = run_step_directly(step_ctx, "cleanup", lambda q, d: asked.append(d) or True)
     assert "sagemaker endpoint sagewiz-iris" in asked[0] and out["remaining"] == []
     assert _remaining(deployable) == []
     assert aws.client(deployable, "iam").get_role(RoleName="sagewiz-sagemaker-execution")  # kept without --all
@@ -33,27 +32,27 @@ def test_cleanup_deletes_all_then_is_idempotent(deployable, step_ctx, recorder):
     assert all(e["status"] == "deleted" for e in deployable.state.ledger() if e["kind"] != "iam_role")
 
     deployable.settings.set("cleanup.everything", True)
-    out = run_step(step_ctx, "cleanup")
+    out = run_step_directly(step_ctx, "cleanup")
     assert out["deleted"] == ["ecr repository sagewiz-model", "iam role sagewiz-sagemaker-execution"]
     assert aws.client(deployable, "ecr").describe_repositories()["repositories"] == []
-    again = run_step(step_ctx, "cleanup")
+    again = run_step_directly(step_ctx, "cleanup")
     assert again["remaining"] == [] and any("Nothing sagewiz created remains" in l for l in recorder.lines())
 
 
 def test_cleanup_from_a_partial_ledger(deployable, step_ctx):  # noqa: F811
     """A crash between intent and confirmation: intents for things that never got created are fine."""
-    run_step(step_ctx, "deploy")
+    run_step_directly(step_ctx, "deploy")
     state = deployable.state
     state.upsert_resource("sagemaker_model", "never-created-model", status="intent")
     state.update_record("deploy", outputs={})
-    out = run_step(step_ctx, "cleanup")
+    out = run_step_directly(step_ctx, "cleanup")
     assert "sagemaker model never-created-model" in out["deleted"] and _remaining(deployable) == []
 
 
 def test_cleanup_declined_deletes_nothing(deployable, step_ctx):  # noqa: F811
-    run_step(step_ctx, "deploy")
+    run_step_directly(step_ctx, "deploy")
     with pytest.raises(StepError, match="declined"):
-        run_step(step_ctx, "cleanup", lambda q, d: False)
+        run_step_directly(step_ctx, "cleanup", lambda q, d: False)
     assert len(_remaining(deployable)) == 4
 
 
@@ -65,10 +64,10 @@ def test_cleanup_aborts_a_cut_short_upload_and_keeps_a_bucket_it_did_not_make(de
     s3.create_bucket(Bucket="users-own-models")
     s3.put_object(Bucket="users-own-models", Key="theirs.txt", Body=b"not sagewiz's")
     deployable.settings.set("deploy.bucket", "users-own-models")
-    out = run_step(step_ctx, "deploy")
+    out = run_step_directly(step_ctx, "deploy")
     key = f"{names.model_prefix(deployable)}/{out['model_name']}/model.tar.gz"
     s3.create_multipart_upload(Bucket="users-own-models", Key=key + ".retry")  # as if killed mid-upload
-    cleaned = run_step(step_ctx, "cleanup")
+    cleaned = run_step_directly(step_ctx, "cleanup")
     assert any(d.startswith("s3 upload s3://users-own-models/") for d in cleaned["deleted"])
     assert s3.list_multipart_uploads(Bucket="users-own-models").get("Uploads", []) == []
     assert [o["Key"] for o in s3.list_objects_v2(Bucket="users-own-models")["Contents"]] == ["theirs.txt"]

@@ -6,32 +6,16 @@ import pytest
 
 from core.errors import StepError
 from core.steps import get
-from tests.integration.test_aws_iam import run_step
+from tests.plugins.aws_fixtures import run_step_directly
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def deployable(step_ctx, sandbox_project, tmp_path):
-    """credentials and iam done against moto, a model directory, and a pushed image digest."""
-    model_dir = tmp_path / "model"
-    model_dir.mkdir()
-    (model_dir / "MLmodel").write_text("flavors:\n  python_function: {}\n")
-    (model_dir / "model.pkl").write_bytes(b"\0" * 1000)
-    run_step(step_ctx, "credentials")
-    run_step(step_ctx, "iam")
-    state = sandbox_project.state
-    state.update_record("model", status="done", outputs={"model_uri": str(model_dir), "tracking_uri": ""})
-    state.update_record("push", status="done", outputs={
-        "image_uri": f"127.0.0.1:5050/sagewiz-model@sha256:{'a' * 64}", "digest": "sha256:" + "a" * 64})
-    return sandbox_project
 
 
 def test_deploy_creates_everything_and_ledger_confirms_it(deployable, step_ctx):
     from core import aws
 
     questions = []
-    out = run_step(step_ctx, "deploy", lambda q, d: questions.append((q, d)) or True)
+    out = run_step_directly(step_ctx, "deploy", lambda q, d: questions.append((q, d)) or True)
     assert out["status"] == "InService" and out["endpoint_name"] == "sagewiz-iris"
     assert "per hour" in questions[0][1] and "ml.m5.large" in questions[0][0]
     s3 = aws.client(deployable, "s3")
@@ -58,9 +42,9 @@ def test_deploy_creates_everything_and_ledger_confirms_it(deployable, step_ctx):
 def test_redeploy_updates_the_endpoint_and_deletes_the_old_config(deployable, step_ctx, monkeypatch):
     from core import aws, names
 
-    first = run_step(step_ctx, "deploy")
+    first = run_step_directly(step_ctx, "deploy")
     monkeypatch.setattr(names.time, "time", lambda: 4102444800.0)  # a later stamp: new names
-    second = run_step(step_ctx, "deploy")
+    second = run_step_directly(step_ctx, "deploy")
     assert second["endpoint_config"] != first["endpoint_config"]
     sm = aws.client(deployable, "sagemaker")
     assert sm.describe_endpoint(EndpointName="sagewiz-iris")["EndpointConfigName"] == second["endpoint_config"]
@@ -78,7 +62,7 @@ def test_invalid_settings_are_rejected_before_any_call(deployable, step_ctx, key
     deployable.settings._values[key] = value  # as if the file had been edited past validation
     monkeypatch.setattr(aws, "resolve", lambda project: pytest.fail("an AWS call was prepared"))
     with pytest.raises(StepError, match=message):
-        run_step(step_ctx, "deploy", lambda q, d: pytest.fail("asked before validating"))
+        run_step_directly(step_ctx, "deploy", lambda q, d: pytest.fail("asked before validating"))
 
 
 def test_invalid_endpoint_name_is_rejected(deployable, step_ctx):
@@ -86,7 +70,7 @@ def test_invalid_endpoint_name_is_rejected(deployable, step_ctx):
 
     deployable.settings._values["deploy.endpoint"] = "-bad_name"
     with pytest.raises(StepError, match="not valid for SageMaker"):
-        run_step(step_ctx, "deploy")
+        run_step_directly(step_ctx, "deploy")
     assert aws.client(deployable, "sagemaker").list_models()["Models"] == []
 
 
@@ -94,7 +78,7 @@ def test_image_in_another_region_is_refused(deployable, step_ctx):
     deployable.state.update_record("push", outputs={
         "image_uri": f"123456789012.dkr.ecr.eu-west-1.amazonaws.com/sagewiz-model@sha256:{'b' * 64}"})
     with pytest.raises(StepError, match="eu-west-1 but the endpoint would be in us-east-1"):
-        run_step(step_ctx, "deploy")
+        run_step_directly(step_ctx, "deploy")
 
 
 def test_bucket_in_another_region_is_refused(deployable, step_ctx):
@@ -104,10 +88,10 @@ def test_bucket_in_another_region_is_refused(deployable, step_ctx):
                                                CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
     deployable.settings.set("deploy.bucket", "elsewhere-bucket")
     with pytest.raises(StepError, match="is in eu-west-1, not us-east-1"):
-        run_step(step_ctx, "deploy")
+        run_step_directly(step_ctx, "deploy")
 
 
 def test_unknown_region_is_rejected(sandbox_project, step_ctx):
     sandbox_project.settings.set("aws.region", "xx-nowhere-9")
     with pytest.raises(StepError, match="does not offer SageMaker"):
-        run_step(step_ctx, "credentials")
+        run_step_directly(step_ctx, "credentials")

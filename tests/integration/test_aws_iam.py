@@ -7,20 +7,13 @@ import json
 import pytest
 
 from core.steps import get
+from tests.plugins.aws_fixtures import run_step_directly
 
 pytestmark = pytest.mark.integration
 
 
-def run_step(step_ctx, step_id, confirm=lambda q, d: True):
-    ctx = step_ctx(step_id, confirm)
-    outputs = get(step_id).run(ctx)
-    json.dumps(outputs)  # state must be able to hold them
-    ctx.project.state.update_record(step_id, status="done", outputs=outputs)
-    return outputs
-
-
 def test_credentials_reports_the_sandbox_identity(step_ctx, recorder):
-    outputs = run_step(step_ctx, "credentials")
+    outputs = run_step_directly(step_ctx, "credentials")
     assert outputs["source"] == "sandbox" and outputs["account"] == "123456789012"
     assert outputs["principal_type"] == "user" and outputs["region"] == "us-east-1"
     assert outputs["key_id_last4"] == "OX00"
@@ -30,9 +23,9 @@ def test_credentials_reports_the_sandbox_identity(step_ctx, recorder):
 def test_iam_creates_least_privilege_role_then_reuses_it(step_ctx, sandbox_project, recorder):
     from core import aws
 
-    run_step(step_ctx, "credentials")
+    run_step_directly(step_ctx, "credentials")
     questions = []
-    outputs = run_step(step_ctx, "iam", lambda q, d: questions.append((q, d)) or True)
+    outputs = run_step_directly(step_ctx, "iam", lambda q, d: questions.append((q, d)) or True)
     assert outputs["role_arn"].endswith(":role/sagewiz-sagemaker-execution") and outputs["created"]
     # the JSON was shown before the role was created
     assert questions and '"sagemaker' not in questions[0][0] and "ecr:BatchGetImage" in questions[0][1]
@@ -47,7 +40,7 @@ def test_iam_creates_least_privilege_role_then_reuses_it(step_ctx, sandbox_proje
     ledger = {(e["kind"], e["id"]): e["status"] for e in sandbox_project.state.ledger()}
     assert ledger[("iam_role", "sagewiz-sagemaker-execution")] == "created"
 
-    again = run_step(step_ctx, "iam")
+    again = run_step_directly(step_ctx, "iam")
     assert again["role_arn"] == outputs["role_arn"] and not again["created"]
     assert get("iam").verify(step_ctx("iam"), again) is None
 
@@ -55,9 +48,9 @@ def test_iam_creates_least_privilege_role_then_reuses_it(step_ctx, sandbox_proje
 def test_iam_managed_policy_attaches_sagemaker_full_access(step_ctx, sandbox_project):
     from core import aws
 
-    run_step(step_ctx, "credentials")
+    run_step_directly(step_ctx, "credentials")
     sandbox_project.settings.set("iam.policy", "managed")
-    run_step(step_ctx, "iam")
+    run_step_directly(step_ctx, "iam")
     attached = aws.client(sandbox_project, "iam").list_attached_role_policies(RoleName="sagewiz-sagemaker-execution")
     assert [p["PolicyName"] for p in attached["AttachedPolicies"]] == ["AmazonSageMakerFullAccess"]
 
@@ -65,7 +58,7 @@ def test_iam_managed_policy_attaches_sagemaker_full_access(step_ctx, sandbox_pro
 def test_iam_declined_creates_nothing(step_ctx, sandbox_project):
     from core.errors import StepError
 
-    run_step(step_ctx, "credentials")
+    run_step_directly(step_ctx, "credentials")
     with pytest.raises(StepError, match="declined"):
-        run_step(step_ctx, "iam", lambda q, d: False)
+        run_step_directly(step_ctx, "iam", lambda q, d: False)
     assert sandbox_project.state.ledger() == []

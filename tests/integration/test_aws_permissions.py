@@ -10,7 +10,7 @@ import json
 import pytest
 
 from core.errors import StepError
-from tests.integration.test_aws_iam import run_step
+from tests.plugins.aws_fixtures import run_step_directly
 from tests.plugins.aws_fixtures import point_at, sandbox_client, start_moto, stop_moto
 
 pytestmark = pytest.mark.integration
@@ -65,9 +65,9 @@ def as_user(project, monkeypatch, enforcing_moto):
 def test_iam_without_create_role_names_the_permission(as_user, step_ctx_for):
     project = as_user("no-create-role")
     step_ctx = step_ctx_for(project)
-    assert run_step(step_ctx, "credentials")["arn"].endswith(":user/no-create-role")
+    assert run_step_directly(step_ctx, "credentials")["arn"].endswith(":user/no-create-role")
     with pytest.raises(StepError) as failure:
-        run_step(step_ctx, "iam")
+        run_step_directly(step_ctx, "iam")
     message = str(failure.value)
     assert "iam:CreateRole" in message and "Ask your AWS administrator to allow iam:CreateRole" in message
     assert [(e["kind"], e["status"]) for e in project.state.ledger()] == [("iam_role", "intent")]
@@ -76,7 +76,7 @@ def test_iam_without_create_role_names_the_permission(as_user, step_ctx_for):
 def test_deploy_without_create_model_names_the_permission(as_user, step_ctx_for, enforcing_moto, tmp_path):
     project = as_user("no-create-model")
     step_ctx = step_ctx_for(project)
-    run_step(step_ctx, "credentials")
+    run_step_directly(step_ctx, "credentials")
     model_dir = tmp_path / "model"
     model_dir.mkdir()
     (model_dir / "MLmodel").write_text("flavors:\n  python_function: {}\n")
@@ -85,7 +85,7 @@ def test_deploy_without_create_model_names_the_permission(as_user, step_ctx_for,
     project.state.update_record("push", status="done", outputs={
         "image_uri": f"123456789012.dkr.ecr.us-east-1.amazonaws.com/sagewiz-model@sha256:{'a' * 64}"})
     with pytest.raises(StepError) as failure:
-        run_step(step_ctx, "deploy")
+        run_step_directly(step_ctx, "deploy")
     message = str(failure.value)
     assert "sagemaker:CreateModel" in message and "Ask your AWS administrator to allow sagemaker:CreateModel" in message
     assert "is not authorized to perform" in message and "<" not in message  # the AWS text, not its XML body

@@ -4,7 +4,6 @@ the argv or environment of a child process, which gets short-lived STS session c
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
