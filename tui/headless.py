@@ -14,9 +14,9 @@ from core import events
 from core.steps import get
 
 LEVEL_STYLE = {"warn": "yellow", "error": "red", "debug": "dim"}
-STATUS_STYLE = {"done": "green", "failed": "red", "stale": "yellow", "running": "cyan", "skipped": "dim",
-                "pending": "dim"}
-STATUS_ICON = {"done": "✔", "failed": "✘", "stale": "↻", "running": "…", "skipped": "–", "pending": "·"}
+# Each step status as an icon and a Rich style, in the headless tables and the wizard's step list alike.
+STATUS_ICONS = {"pending": ("·", "dim"), "running": ("▶", "bold cyan"), "done": ("✔", "green"),
+                "failed": ("✘", "bold red"), "stale": ("↻", "yellow"), "skipped": ("–", "dim")}
 
 
 class HeadlessRenderer:
@@ -83,10 +83,11 @@ def status_table(rows: list[dict], resume: str | None) -> Table:
         table.add_column(column)
     for number, row in enumerate(rows, 1):
         status = row["status"]
+        icon, style = STATUS_ICONS[status]
         duration = f"{row['duration']:.1f}s" if row.get("duration") is not None else ""
         marker = " ◀ next" if row["id"] == resume else ""
         note = row.get("error") or ""
         table.add_row(str(number), row["id"], row["title"],
-                      f"[{STATUS_STYLE[status]}]{STATUS_ICON[status]} {status}[/]{marker}", duration,
+                      f"[{style}]{icon} {status}[/]{marker}", duration,
                       escape(note[:120]))
     return table

@@ -9,9 +9,8 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from core.steps import STEPS
+from tui.headless import STATUS_ICONS
 
-ICONS = {"pending": ("·", "dim"), "running": ("▶", "bold cyan"), "done": ("✔", "green"),
-         "failed": ("✘", "bold red"), "stale": ("↻", "yellow"), "skipped": ("–", "dim")}
 GROUPS = ("Local", "Container", "AWS")
 
 
@@ -41,7 +40,7 @@ class StepList(OptionList):
 
     @staticmethod
     def _prompt(title: str, status: str, duration: float | None) -> Text:
-        icon, style = ICONS.get(status, ICONS["pending"])
+        icon, style = STATUS_ICONS.get(status, STATUS_ICONS["pending"])
         text = Text.assemble((f" {icon} ", style), title, no_wrap=True, overflow="ellipsis")
         when = format_duration(duration)
         if when:
