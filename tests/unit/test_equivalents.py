@@ -21,8 +21,8 @@ ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/my-role"
 IMAGE = f"{ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/my-repo@sha256:{'c' * 64}"
 EXAMPLE = {"columns": ["petal length (cm)", "petal width (cm)"], "data": [[1.4, 0.2]]}
 # What the scripts may import: the standard library and the four packages the issue allows.
-ALLOWED = {"argparse", "base64", "json", "os", "re", "shutil", "sys", "tarfile", "tempfile", "time", "pathlib",
-           "urllib", "boto3", "botocore", "docker", "mlflow", "sklearn"}
+ALLOWED = {"argparse", "base64", "contextlib", "json", "os", "re", "shutil", "sys", "tarfile", "tempfile", "time",
+           "pathlib", "urllib", "boto3", "botocore", "docker", "mlflow", "sklearn"}
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ AWS credentials come from the default chain. Run: python cleanup.py [--all] [--y
 """
 
 import argparse
+import contextlib
 import os
 import re
 import sys
@@ -20,6 +21,16 @@ def missing(exc: botocore.exceptions.ClientError) -> bool:
     """SageMaker says ValidationException ("Could not find ...") for a name that does not exist."""
     code = exc.response["Error"]["Code"]
     return code in ("ValidationException", "NoSuchEntity", "RepositoryNotFoundException", "NoSuchBucket", "404")
+
+
+@contextlib.contextmanager
+def gone_is_fine():
+    """A resource that is already gone is not an error, so this script can run any number of times."""
+    try:
+        yield
+    except botocore.exceptions.ClientError as exc:
+        if not missing(exc):
+            raise
 
 
 def ours(names, endpoint: str, known) -> set:
@@ -40,7 +51,7 @@ def sagemaker_leftovers(sagemaker, endpoint: str) -> dict:
 
 def delete_sagemaker(sagemaker, endpoint: str) -> None:
     configs, models = set(KNOWN_ENDPOINT_CONFIGS), set(KNOWN_MODELS)
-    try:
+    with gone_is_fine():
         config = sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointConfigName"]
         configs.add(config)
         variants = sagemaker.describe_endpoint_config(EndpointConfigName=config)["ProductionVariants"]
@@ -49,56 +60,38 @@ def delete_sagemaker(sagemaker, endpoint: str) -> None:
         print(f"deleting endpoint {endpoint}")
         sagemaker.get_waiter("endpoint_deleted").wait(EndpointName=endpoint, WaiterConfig={"Delay": 10})
         print(f"deleted endpoint {endpoint}")
-    except botocore.exceptions.ClientError as exc:
-        if not missing(exc):
-            raise
     found = sagemaker_leftovers(sagemaker, endpoint)
     for config in sorted(configs | set(found["endpoint config"])):
-        try:
+        with gone_is_fine():
             sagemaker.delete_endpoint_config(EndpointConfigName=config)
             print(f"deleted endpoint config {config}")
-        except botocore.exceptions.ClientError as exc:
-            if not missing(exc):
-                raise
     for model in sorted(models | set(found["model"])):
-        try:
+        with gone_is_fine():
             sagemaker.delete_model(ModelName=model)
             print(f"deleted model {model}")
-        except botocore.exceptions.ClientError as exc:
-            if not missing(exc):
-                raise
 
 
 def delete_objects(s3, bucket: str, prefix: str) -> None:
-    try:
+    with gone_is_fine():
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix + "/"):
             keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
             if keys:
                 s3.delete_objects(Bucket=bucket, Delete={"Objects": keys})
                 print(f"deleted {len(keys)} object(s) under s3://{bucket}/{prefix}/")
-    except botocore.exceptions.ClientError as exc:
-        if not missing(exc):
-            raise
 
 
 def delete_repository_and_role(region: str) -> None:
     ecr, iam = boto3.client("ecr", region_name=region), boto3.client("iam", region_name=region)
-    try:
+    with gone_is_fine():
         ecr.delete_repository(repositoryName=REPOSITORY, force=True)
         print(f"deleted ECR repository {REPOSITORY}")
-    except botocore.exceptions.ClientError as exc:
-        if not missing(exc):
-            raise
-    try:
+    with gone_is_fine():
         for name in iam.list_role_policies(RoleName=ROLE_NAME)["PolicyNames"]:
             iam.delete_role_policy(RoleName=ROLE_NAME, PolicyName=name)
         for policy in iam.list_attached_role_policies(RoleName=ROLE_NAME)["AttachedPolicies"]:
             iam.detach_role_policy(RoleName=ROLE_NAME, PolicyArn=policy["PolicyArn"])
         iam.delete_role(RoleName=ROLE_NAME)
         print(f"deleted IAM role {ROLE_NAME}")
-    except botocore.exceptions.ClientError as exc:
-        if not missing(exc):
-            raise
 
 
 def main() -> None:
