@@ -169,8 +169,12 @@ class PushStep(Step):
         with urllib.request.urlopen(request, timeout=30) as response:
             manifest = response.read().decode("utf-8")
             media_type = response.headers.get("Content-Type", "").split(";")[0] or json.loads(manifest)["mediaType"]
-        ecr.put_image(repositoryName=name, imageManifest=manifest, imageManifestMediaType=media_type, imageTag=tag,
-                      imageDigest=digest)
+        try:
+            ecr.put_image(repositoryName=name, imageManifest=manifest, imageManifestMediaType=media_type,
+                          imageTag=tag, imageDigest=digest)
+        except ecr.exceptions.ImageAlreadyExistsException:  # a push resumed after it had registered the image
+            ctx.log(f"SANDBOX: {name}@{digest} is already in the emulator's ECR.")
+            return
         ctx.log(f"SANDBOX: registered {name}@{digest} in the emulator's ECR.")
 
     def _verify(self, ctx: StepContext, ecr, name: str, digest: str) -> str:
