@@ -1,7 +1,8 @@
 """AWS sessions and clients for the steps: credential resolution, the sandbox endpoint, identity, child env.
 
-Resolution order: sandbox (unless sandbox.own_credentials) -> key pair in the OS keyring -> AWS profile
-(aws.profile / --profile) -> the environment and boto3's default chain. Nothing here stores a secret; the
+Resolution order: sandbox (unless sandbox.own_credentials) -> the AWS profile named by aws.profile or --profile
+(an explicit choice beats a stored key, so `--profile dev` never acts in the keyring key's account) -> key pair
+in the OS keyring -> the environment and boto3's default chain. Nothing here stores a secret; the
 long-term key stays in the keyring and in this process's memory.
 """
 
@@ -37,6 +38,14 @@ class AwsUnavailable(StepError):
     """No usable AWS credentials, or AWS cannot be reached; the message says which and what to do."""
 
 
+class RegionError(StepError):
+    """The region in use (the setting's or the profile's) does not offer SageMaker."""
+
+    def __init__(self, message: str, region: str) -> None:
+        super().__init__(message)
+        self.region = region
+
+
 @dataclass(frozen=True)
 class Resolved:
     session: Any  # boto3.Session
@@ -52,9 +61,9 @@ def region(project: "Project", profile_region: str | None = None) -> str:
     if "aws.region" not in project.settings.explicit() and profile_region:
         chosen = profile_region
     if chosen not in SAGEMAKER_REGIONS:
-        raise StepError(f"Region {chosen!r} does not offer SageMaker (known regions: "
+        raise RegionError(f"Region {chosen!r} does not offer SageMaker (known regions: "
                         f"{', '.join(sorted(SAGEMAKER_REGIONS))}). "
-                        "Set aws.region (or pass --region) to one of them.")
+                        "Set aws.region (or pass --region) to one of them.", chosen)
     return chosen
 
 
@@ -77,11 +86,12 @@ def resolve(project: "Project") -> Resolved:
     if project.sandbox and not project.settings["sandbox.own_credentials"]:
         return Resolved(boto3.Session(aws_access_key_id=SANDBOX_KEY_ID, aws_secret_access_key=SANDBOX_SECRET,
                                       region_name=region(project)), "sandbox", SANDBOX_KEY_ID)
-    pair = keyring_pair()
-    if pair is not None:
-        return Resolved(boto3.Session(aws_access_key_id=pair[0], aws_secret_access_key=pair[1],
-                                      region_name=region(project)), "keyring", pair[0])
     profile = project.settings["aws.profile"] or None
+    if profile is None:
+        pair = keyring_pair()
+        if pair is not None:
+            return Resolved(boto3.Session(aws_access_key_id=pair[0], aws_secret_access_key=pair[1],
+                                          region_name=region(project)), "keyring", pair[0])
     try:
         base = boto3.Session(profile_name=profile)
     except botocore.exceptions.ProfileNotFound:
@@ -101,6 +111,41 @@ def resolve(project: "Project") -> Resolved:
                              "or rehearse with --sandbox.")
     source = f"profile:{profile}" if profile else "environment"
     return Resolved(session, source, credentials.access_key)
+
+
+@dataclass(frozen=True)
+class InUse:
+    """Which credentials and region the AWS steps would use now, for the header, status and doctor.
+
+    Found without a network call: the account and ARN are the credentials step's, shown only while that step
+    checked these same credentials (same source and key); otherwise they are None until it runs again."""
+    source: str | None  # None: no usable credentials (`problem` says why)
+    region: str
+    key_last4: str = ""
+    account: str | None = None
+    arn: str | None = None
+    problem: str | None = None
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {"source": self.source, "region": self.region, "account": self.account, "arn": self.arn,
+                "key_last4": self.key_last4 or None, "problem": self.problem}
+
+
+def in_use(project: "Project") -> InUse:
+    """The credential source, key and region in use, with the identity the credentials step last saw for them."""
+    if not project.sandbox and not credentials_configured(project):  # boto3's chain would probe EC2 metadata
+        return InUse(None, project.settings["aws.region"], problem="no AWS credentials are configured")
+    try:
+        resolved = resolve(project)
+    except RegionError as exc:
+        return InUse(None, exc.region, problem=str(exc))
+    except StepError as exc:
+        return InUse(None, project.settings["aws.region"], problem=str(exc))
+    last4 = (resolved.key_id or "")[-4:]
+    checked = project.state.outputs("credentials") if project.state is not None else {}
+    same = checked.get("source") == resolved.source and checked.get("key_id_last4", "") == last4
+    return InUse(resolved.source, resolved.session.region_name, last4,
+                 checked.get("account") if same else None, checked.get("arn") if same else None)
 
 
 def endpoint_url(project: "Project") -> str | None:

@@ -35,26 +35,42 @@ class Engine:
     def state(self):
         return self.project.state
 
-    def resume_point(self) -> str | None:
-        """The first step that is not done (failed, stale, pending); None when all are done."""
-        for step_id in STEP_IDS:
-            if self.state.status(step_id) not in DONE:
+    def resume_point(self, end: str | None = None) -> str | None:
+        """The first step up to `end` that is not done (failed, stale, pending); None when all are done.
+
+        Without `end`, steps that run only on request (cleanup) are not part of the way: finishing predict
+        leaves the endpoint up rather than resuming into deleting it."""
+        last = STEP_IDS.index(get(end).id) if end else len(STEP_IDS) - 1
+        for step_id in STEP_IDS[:last + 1]:
+            if self.state.status(step_id) not in DONE and (end or not get(step_id).on_request):
                 return step_id
         return None
 
     def plan(self, start: str | None = None, end: str | None = None, only: str | None = None) -> list[str]:
-        """Step ids to run. Without bounds: from the resume point to the end."""
+        """Step ids to run. Without an end: from the start (or the resume point) to the last step before one
+        that runs only on request, so an open-ended run stops after predict; cleanup runs when named."""
         if only is not None:
             get(only)
             return [only]
-        first = start or self.resume_point()
+        first = start or self.resume_point(end)
         if first is None:
             return []
-        last = end or STEP_IDS[-1]
-        i, j = STEP_IDS.index(get(first).id), STEP_IDS.index(get(last).id)
+        i = STEP_IDS.index(get(first).id)
+        if end is None:
+            j = i
+            while j + 1 < len(STEP_IDS) and not get(STEP_IDS[j + 1]).on_request:
+                j += 1
+        else:
+            j = STEP_IDS.index(get(end).id)
         if i > j:
-            raise ValueError(f"--from {first} comes after --to {last}; the order is {', '.join(STEP_IDS)}.")
+            raise ValueError(f"--from {first} comes after --to {end}; the order is {', '.join(STEP_IDS)}.")
         return list(STEP_IDS[i:j + 1])
+
+    def asking(self, start: str | None = None, end: str | None = None, only: str | None = None) -> list[str]:
+        """The steps of this run that may ask a question before they act (resumed runs skip done steps)."""
+        resuming = start is None and only is None
+        return [s for s in self.plan(start, end, only)
+                if get(s).asks and not (resuming and self.state.status(s) in DONE)]
 
     def run(self, start: str | None = None, end: str | None = None, only: str | None = None) -> bool:
         """Run the plan; a resumed run skips later steps that are still done. False when a step fails.

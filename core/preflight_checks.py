@@ -95,11 +95,12 @@ def aws_identity(project: "Project") -> CheckResult:
                                     f"from {who['source']})")
 
 
-@check("region", "AWS region", timeout=2.0)
+@check("region", "AWS region", timeout=3.0)
 def region(project: "Project") -> CheckResult:
+    from core.aws import in_use
     from core.regions import SAGEMAKER_REGIONS as known
 
-    name = project.settings["aws.region"]
+    name = in_use(project).region  # the setting's, else the profile's: the one the AWS steps will use
     if name in known:
         return CheckResult("AWS region", "ok", f"{name} offers SageMaker")
     return CheckResult("AWS region", "fail", f"{name} does not offer SageMaker",

@@ -46,7 +46,8 @@ INSTANCE_TYPE = r"ml\.[a-z0-9]+\.[a-z0-9]+"
 
 FIELDS: tuple[Field, ...] = (
     Field("aws.region", "us-east-1", "AWS region for ECR, S3 and SageMaker", str, "a region name like us-east-1", _pattern(REGION)),
-    Field("aws.profile", "", "AWS profile to use instead of keyring credentials", str, "a profile name or empty"),
+    Field("aws.profile", "", "AWS profile to use; when set it wins over a key pair in the keyring", str,
+          "a profile name or empty"),
     Field("tracking.uri", "", "an existing MLflow tracking server; empty starts the embedded one", str,
           "an http(s) URL or empty", _pattern(r"https?://\S+|databricks(://\S+)?")),
     Field("tracking.host", "127.0.0.1", "address the embedded MLflow server binds", str, "an IP address or host name",

@@ -66,6 +66,7 @@ class WizardApp(App[int]):
         self._buffers: dict[str, deque[str]] = {}
         self._progress: dict[str, events.Progress] = {}
         self._quit_when_idle = False
+        self.in_use = None  # core.aws.InUse once looked up: the account, credentials and region in use
         self._gone = threading.Event()  # set when the UI can no longer answer a worker
 
     # Layout -----------------------------------------------------------------
@@ -80,10 +81,12 @@ class WizardApp(App[int]):
         for step_id in STEP_IDS:
             self._show_status(step_id)
         self._refresh_header()
+        self.look_up_in_use()
         resume = self.engine.resume_point()
-        await self.select_step(resume or STEP_IDS[-1])
+        await self.select_step(resume or self.engine.plan(STEP_IDS[0])[-1])
         if resume is None:
-            self.pane.banner("Every step is done. Select a step to run it again, or press c to clean up.", "green")
+            self.pane.banner("Every step up to predict is done. Select a step to run it again, or press c to "
+                             "clean up when you are finished.", "green")
         elif any(self.project.state.status(s) != "pending" for s in STEP_IDS):
             status = self.project.state.status(resume)
             self.pane.banner(f"Resuming at {get(resume).title}: this step is {status}. Press r to run it.",
@@ -124,6 +127,7 @@ class WizardApp(App[int]):
     def on_settings_form_saved(self, message: SettingsForm.Saved) -> None:
         """A setting saved in the form: the header and the commands shown by hand follow it at once."""
         self._refresh_header()
+        self.look_up_in_use()
         if self.selected:
             self.pane.show_equivalent(self._equivalent(get(self.selected)))
 
@@ -175,10 +179,25 @@ class WizardApp(App[int]):
         tracking = self.project.state.outputs("tracking")
         url = tracking.get("ui_url") or settings["tracking.uri"] or \
             f"http://{settings['tracking.host']}:{settings['tracking.port']}"
-        self.query_one(WizardHeader).show(self.project.root.name, self.project.sandbox,
-                                          self.project.state.outputs("credentials"), settings["aws.region"],
-                                          url, bool(tracking.get("ui_url")))
+        self.query_one(WizardHeader).show(self.project.root.name, self.project.sandbox, self.in_use, url,
+                                          bool(tracking.get("ui_url")))
         self._mlflow_url = url
+
+    @work(thread=True, exclusive=True, group="in-use", exit_on_error=False)
+    def look_up_in_use(self) -> None:
+        """Which account, credentials and region the AWS steps use: keyring and boto3 are slow to load, so
+        this runs after the first screen and the header fills in when it is known."""
+        from core.aws import in_use
+
+        found = in_use(self.project)
+        try:
+            self.call_from_thread(self._show_in_use, found)
+        except RuntimeError:  # the app has exited meanwhile
+            pass
+
+    def _show_in_use(self, found) -> None:
+        self.in_use = found
+        self._refresh_header()
 
     def _tick(self) -> None:
         if self.running_step:
@@ -240,6 +259,8 @@ class WizardApp(App[int]):
             for step_id in STEP_IDS:  # stale marks may have spread to later steps
                 self._show_status(step_id)
             self._refresh_header()
+            if step == "credentials":
+                self.look_up_in_use()
             title = get(step).title
             if isinstance(event, events.StepFailed):
                 self.pane.banner(f"✘ {title} failed after {format_duration(event.duration)}: {event.error}",
@@ -347,7 +368,7 @@ class WizardApp(App[int]):
 
     def action_quit(self) -> None:
         if not (self.running_step or self._step_worker_busy()):
-            self.exit(0)
+            self._quit_unless_billing()
             return
 
         def answered(yes: bool | None) -> None:
@@ -359,6 +380,24 @@ class WizardApp(App[int]):
         self.push_screen(ConfirmScreen("A step is running. Stop it and quit?",
                                        "The step is stopped and marked failed; the next start resumes there.",
                                        yes="Stop and quit", no="Stay"), answered)
+
+    def _quit_unless_billing(self) -> None:
+        """Quit; with an endpoint still live, first say what it costs and how to delete it."""
+        from core.billable import reminder
+
+        text = reminder(self.project)
+        if not text:
+            self.exit(0)
+            return
+
+        def answered(leave: bool | None) -> None:
+            if leave:
+                self.exit(0)
+            else:
+                self.pane.banner("Press c to clean up: it lists what it will delete and asks first.", "bold")
+
+        self.push_screen(ConfirmScreen("Something you deployed is still live. Quit and leave it running?", text,
+                                       yes="Quit, leave it running", no="Stay"), answered)
 
     def action_open_mlflow(self) -> None:
         url = self._mlflow_url
@@ -397,8 +436,8 @@ class WizardApp(App[int]):
         for step in STEPS:
             yield SystemCommand(f"Go to {step.title}", f"Select the {step.id} step", self._goto(step.id))
             yield SystemCommand(f"Run {step.title}", f"Select and run the {step.id} step", self._goto(step.id, True))
-        yield SystemCommand("Run from the selected step to the end", "Resume the whole wizard",
-                            lambda: self.action_run_step(to_end=True))
+        yield SystemCommand("Run from the selected step up to predict",
+                            "Resume the wizard (cleanup runs when asked)", lambda: self.action_run_step(to_end=True))
         yield SystemCommand("Step logs", "Past step runs and their full logs", self.action_logs)
         yield SystemCommand("Clean up AWS resources", "Run the cleanup step", self.action_cleanup)
         yield SystemCommand("Cancel the running step", "Stop it and its subprocess", self.action_cancel_step)
@@ -415,6 +454,7 @@ class WizardApp(App[int]):
 
 def run_app(args) -> int:
     """Entry point of plain `sagewiz`: open the project (taking its lock), run the wizard, release it."""
+    from core.billable import reminder
     from tui.cli import open_project
 
     notices: list[str] = []
@@ -422,6 +462,9 @@ def run_app(args) -> int:
     try:
         app = WizardApp(project, notice=notices[0] if notices else None)
         app.run()
+        left = reminder(project, getattr(args, "project_dir", None) is not None)
     finally:
         project.close()
+    if left:  # the terminal is the user's again: the last thing they read
+        print(left)
     return app.return_code or 0

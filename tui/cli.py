@@ -142,12 +142,54 @@ def cmd_steps(args) -> int:
     return EXIT_OK
 
 
-def _banner(out, project) -> None:
+def _banner(out, project, in_use) -> None:
+    """Mode, project, and the account, credential source and region the AWS steps use now."""
+    from rich.markup import escape
+
     mode = "[black on yellow] SANDBOX [/]" if project.sandbox else "[black on cyan] AWS [/]"
-    out.print(f"{mode} project [bold]{project.root}[/] region {project.settings['aws.region']}")
+    out.print(f"{mode} project [bold]{escape(str(project.root))}[/] {escape(describe_in_use(in_use))}",
+              soft_wrap=True)
+
+
+def describe_in_use(in_use) -> str:
+    """One line: which account, from which credentials, in which region (core.aws.InUse)."""
+    if in_use.source is None:
+        return f"region {in_use.region}; no usable AWS credentials: {in_use.problem}"
+    key = f" key ****{in_use.key_last4}" if in_use.key_last4 and in_use.source != "sandbox" else ""
+    account = f"account {in_use.account}" if in_use.account else "account not checked yet (the credentials step)"
+    return f"{account}, credentials from {in_use.source}{key}, region {in_use.region}"
+
+
+def _ask_up_front(engine, args) -> str | None:
+    """Without a terminal and without --yes, a run that would reach a question is refused before it starts
+    (a question half way would leave what earlier steps created); the sentence, or None when it may run."""
+    if getattr(args, "yes", False) or sys.stdin.isatty():
+        return None
+    asking = engine.asking(args.start, args.end, args.only)
+    if not asking:
+        return None
+    from core.steps import STEP_IDS, get
+
+    what = "; ".join(f"the {s} step asks {get(s).asks}" for s in asking)
+    plan = engine.plan(args.start, args.end, args.only)
+    before = STEP_IDS[STEP_IDS.index(asking[0]) - 1] if asking[0] != plan[0] else None
+    stop = f", or end the run before {asking[0]} with --to {before}" if before else ""
+    return (f"Nothing was run: {what}, and there is no terminal to ask. Pass --yes to agree in advance{stop}.")
+
+
+def _goodbye(out, project, args) -> None:
+    """Say what is still live and billing, what it costs per hour and the command that deletes it."""
+    from rich.markup import escape
+
+    from core.billable import reminder
+
+    text = reminder(project, getattr(args, "project_dir", None) is not None)
+    if text:
+        out.print(f"[bold yellow]{escape(text)}[/]", soft_wrap=True)
 
 
 def cmd_run(args) -> int:
+    from core.aws import in_use
     from core.engine import Engine
     from core.events import EventBus
     from core.redact import redactor
@@ -155,7 +197,7 @@ def cmd_run(args) -> int:
 
     out = console()
     with open_project(args) as project:
-        _banner(out, project)
+        _banner(out, project, in_use(project))
         bus = EventBus(redactor)
         engine = Engine(project, bus, make_confirm(out, args.yes))
         try:
@@ -163,8 +205,13 @@ def cmd_run(args) -> int:
         except ValueError as exc:
             raise UsageError(str(exc)) from None
         if not plan:
-            out.print("Every step is done. Use --from STEP or --only STEP to run steps again.")
+            out.print("Every step up to predict is done. Use --from STEP or --only STEP to run steps again; "
+                      "`sagewiz cleanup` deletes what the deployment created.")
+            _goodbye(out, project, args)
             return EXIT_OK
+        refusal = _ask_up_front(engine, args)
+        if refusal:
+            raise UsageError(refusal)
         if args.start is None and args.only is None:
             out.print(f"Resuming at [bold]{plan[0]}[/].")
         with HeadlessRenderer(out) as renderer:
@@ -174,31 +221,36 @@ def cmd_run(args) -> int:
             except KeyboardInterrupt:
                 engine.cancel.set()
                 out.print("[yellow]Interrupted: the running step was stopped; `sagewiz run` resumes it.[/]")
-                return EXIT_STEP_FAILED
+                ok = None
+        _goodbye(out, project, args)
+    if ok is None:
+        return EXIT_STEP_FAILED
     return EXIT_OK if ok else EXIT_STEP_FAILED
 
 
 def cmd_status(args) -> int:
+    from core.aws import in_use
     from core.engine import Engine
     from core.events import EventBus
     from tui.headless import status_table
 
     with open_project(args, readonly=True, notices=[] if args.json else None) as project:
         engine = Engine(project, EventBus())
-        rows, resume = engine.status_table(), engine.resume_point()
+        rows, resume, aws = engine.status_table(), engine.resume_point(), in_use(project)
         if args.json:
-            print(json.dumps({"project": str(project.root), "sandbox": project.sandbox,
-                              "region": project.settings["aws.region"], "resume_at": resume,
-                              "steps": rows, "ledger": project.state.ledger()}, indent=2, default=str))
+            print(json.dumps({"project": str(project.root), "sandbox": project.sandbox, "region": aws.region,
+                              "aws": aws.as_dict(), "resume_at": resume, "steps": rows,
+                              "ledger": project.state.ledger()}, indent=2, default=str))
             return EXIT_OK
         out = console()
-        _banner(out, project)
+        _banner(out, project, aws)
         out.print(status_table(rows, resume))
         live = [r for r in project.state.ledger() if r.get("status") in ("intent", "created")]
         if live:
             out.print(f"{len(live)} AWS resource(s) in the ledger: " +
                       ", ".join(f"{r['kind']} {r['id']}" for r in live))
-        out.print(f"Next: {resume}" if resume else "All steps are done.")
+        out.print(f"Next: {resume}" if resume else "Every step up to predict is done.")
+        _goodbye(out, project, args)
     return EXIT_OK
 
 

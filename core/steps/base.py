@@ -101,6 +101,11 @@ class Step:
     consumes: ClassVar[tuple[str, ...]] = ()  # steps whose outputs this one reads
     requires: ClassVar[tuple[str, ...]] = ()  # prerequisite checks (core.checks names)
     settings: ClassVar[tuple[str, ...]] = ()  # settings keys shown in this step's form
+    # Runs only when asked by name (--to/--only/its own command), never as part of a resumed or open-ended run.
+    on_request: ClassVar[bool] = False
+    # What the step may ask the user before it acts ("" when it never asks); a headless run without a terminal
+    # and without --yes refuses up front, before any step has created anything.
+    asks: ClassVar[str] = ""
 
     def run(self, ctx: StepContext) -> dict[str, Any]:
         raise NotImplementedStep(f"The {self.id} step is not implemented yet.")

@@ -12,6 +12,8 @@ class CleanupStep(Step):
     id = "cleanup"
     title = "Clean up AWS"
     group = "AWS"
+    on_request = True
+    asks = "before it deletes resources"
     consumes = ()
     settings = ("cleanup.everything",)
     explanation = (

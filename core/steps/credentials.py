@@ -34,6 +34,8 @@ class CredentialsStep(Step):
         last4 = (resolved.key_id or "")[-4:]
         ctx.log(f"Credentials from {resolved.source}" + (f" (key ****{last4})" if last4 else "") +
                 f" belong to {kind}: {identity['arn']} in account {identity['account']}; region {region}.")
+        if resolved.source.startswith("profile:") and aws.keyring_pair() is not None:
+            ctx.log(f"A key pair is also stored in the keyring; the {resolved.source} you chose is used instead.")
         if identity["principal_type"] == "root":
             ctx.log("These are root credentials: create an IAM user or use SSO for day-to-day work.", "warn")
         profiles = aws.list_profiles()

@@ -17,6 +17,7 @@ class DeployStep(Step):
     id = "deploy"
     title = "Deploy to SageMaker"
     group = "AWS"
+    asks = "before it creates the endpoint, which bills by the hour"
     consumes = ("push", "iam", "model", "credentials")
     settings = ("deploy.endpoint", "deploy.instance_type", "deploy.instance_count", "deploy.bucket",
                 "deploy.timeout_minutes")

@@ -14,6 +14,7 @@ class IamStep(Step):
     id = "iam"
     title = "IAM execution role"
     group = "AWS"
+    asks = "before it creates the IAM execution role"
     consumes = ("credentials",)
     settings = ("iam.role_name", "iam.policy")
     explanation = (

@@ -263,7 +263,7 @@ def reference_run(moto_url, tmp_path_factory, docker_stack) -> ReferenceRun:
     needles = tuple(s.encode() for s in (secret, *session_secrets) if s)
     started = time.monotonic()
     try:
-        proc = subprocess.Popen(sagewiz_argv(project_dir, "run", "--sandbox", "--yes"),
+        proc = subprocess.Popen(sagewiz_argv(project_dir, "run", "--sandbox", "--yes", "--to", "cleanup"),
                                 env=wizard_env(TMPDIR=str(tmpdir)), stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True, start_new_session=True)
         watcher = ProcessWatcher(proc.pid, needles).start()

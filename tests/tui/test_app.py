@@ -207,21 +207,58 @@ async def test_mlflow_url_is_shown_from_the_tracking_outputs(project):
         assert "http://127.0.0.1:5123" in header and "not started" not in header
 
 
-async def test_sandbox_badge_and_identity_in_the_header(project_dir):
+async def test_the_header_shows_the_account_credentials_and_region_in_use(project_dir):
+    from core.aws import SANDBOX_KEY_ID
     from core.project import Project
     from tui.app import WizardApp
 
-    project = Project(project_dir, overrides={"sandbox.enabled": True}).open()
+    project = Project(project_dir, overrides={"sandbox.enabled": True, "aws.region": "eu-west-1"}).open()
     project.state.update_record("credentials", status="done", outputs={
-        "arn": "arn:aws:iam::123456789012:user/alice", "account": "123456789012", "region": "eu-west-1"})
+        "arn": "arn:aws:iam::123456789012:user/alice", "account": "123456789012", "region": "eu-west-1",
+        "source": "sandbox", "key_id_last4": SANDBOX_KEY_ID[-4:]})
     try:
         app = WizardApp(project)
-        async with app.run_test(size=(120, 40)):
-            header = str(app.query_one("#header").render())
-            assert "SANDBOX" in header and "arn:aws:iam::123456789012:user/alice" in header
-            assert "eu-west-1" in header
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_until(pilot, lambda: app.in_use is not None, what="the credentials in use")
+            await pilot.pause()
+            header = " ".join(str(app.query_one("#header").render()).split())
+            assert "SANDBOX" in header and "account 123456789012 (sandbox) region eu-west-1" in header
+        # The credentials step last checked other credentials: their account is not claimed for these.
+        project.state.update_record("credentials", outputs={"account": "999999999999", "source": "profile:dev"})
+        app = WizardApp(project)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_until(pilot, lambda: app.in_use is not None, what="the credentials in use")
+            await pilot.pause()
+            header = " ".join(str(app.query_one("#header").render()).split())
+            assert "account not checked yet (sandbox)" in header and "999999999999" not in header
     finally:
         project.close()
+
+
+async def test_quitting_with_a_live_endpoint_says_what_it_costs_and_how_to_delete_it(project):
+    from tui.app import WizardApp
+
+    project.state.update_record("deploy", status="done", outputs={
+        "endpoint_name": "sagewiz-iris", "instance_type": "ml.m5.large", "instance_count": 1, "region": "us-east-1"})
+    project.state.upsert_resource("sagemaker_endpoint", "sagewiz-iris", status="created", region="us-east-1",
+                                  sandbox=False)
+    app = WizardApp(project)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("q")
+        assert isinstance(app.screen, ConfirmScreen)
+        said = app.screen.details
+        assert "endpoint sagewiz-iris in us-east-1 (1 x ml.m5.large) is still live" in said
+        assert "per hour" in said and "Delete it with: sagewiz cleanup" in said
+        await pilot.press("n")
+        assert app.is_running and "Press c to clean up" in banner(app)
+        await pilot.press("q", "y")
+        await wait_until(pilot, lambda: not app.is_running, what="the app to exit")
+
+
+async def test_quitting_with_nothing_live_does_not_ask(wizard):
+    async with wizard.run_test(size=(120, 40)) as pilot:
+        await pilot.press("q")
+        await wait_until(pilot, lambda: not wizard.is_running, what="the app to exit")
 
 
 def test_sidebar_groups_local_container_aws():

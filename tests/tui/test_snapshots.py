@@ -23,6 +23,17 @@ def utc(monkeypatch):
     time.tzset()
 
 
+@pytest.fixture(autouse=True)
+def known_aws(monkeypatch):
+    """The header's account, credentials and region pinned: the real ones depend on this machine's keyring
+    and ~/.aws, and arrive from a worker at a moment no snapshot can wait for."""
+    from core.aws import InUse
+    from tui.app import WizardApp
+
+    found = InUse("profile:dev", "eu-west-1", "WXYZ", "123456789012", "arn:aws:iam::123456789012:user/dev")
+    monkeypatch.setattr(WizardApp, "look_up_in_use", lambda app: app._show_in_use(found))
+
+
 @pytest.fixture
 def resumed(project):
     """A project part-way through: local steps done, train failed, outputs for the results panel."""

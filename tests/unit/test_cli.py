@@ -72,3 +72,38 @@ def test_failed_step_exits_1(project_dir):
     (project_dir / "sagewiz.toml").write_text('[train]\nscript = "does/not/exist.py"\n')
     result = sagewiz(project_dir, "run", "--only", "train")
     assert result.returncode == 1
+
+
+@pytest.mark.parametrize("args, asks, stop", [
+    (["run", "--sandbox"], "the iam step asks before it creates the IAM execution role",
+     "end the run before iam with --to credentials"),
+    (["run", "--sandbox", "--from", "push"], "the deploy step asks", "--to push"),
+    (["cleanup", "--sandbox"], "the cleanup step asks before it deletes resources", None),
+])
+def test_without_a_terminal_or_yes_a_run_that_would_ask_is_refused_before_anything_runs(project_dir, args, asks,
+                                                                                         stop):
+    result = sagewiz(project_dir, *args, input="")  # stdin is a pipe: no terminal to ask
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Nothing was run" in result.stderr and asks in result.stderr and "--yes" in result.stderr
+    assert (stop in result.stderr) if stop else ("--to" not in result.stderr)
+    state_file = project_dir / ".sagewiz" / "state.json"
+    assert not state_file.exists() or json.loads(state_file.read_text())["steps"] == {}
+
+
+def test_a_live_endpoint_is_named_with_its_hourly_cost_and_the_cleanup_command(project_dir):
+    from core.project import Project
+
+    with Project(project_dir) as project:
+        project.state.update_record("deploy", status="done", outputs={
+            "endpoint_name": "sagewiz-iris", "instance_type": "ml.m5.large", "instance_count": 2,
+            "region": "eu-west-1"})
+        project.state.upsert_resource("sagemaker_endpoint", "sagewiz-iris", status="created", region="eu-west-1",
+                                      sandbox=False)
+    result = sagewiz(project_dir, "status")
+    text = " ".join(result.stdout.split())
+    assert "The endpoint sagewiz-iris in eu-west-1 (2 x ml.m5.large) is still live and costs about" in text
+    assert "per hour until it is deleted" in text
+    assert f"Delete it with: sagewiz cleanup --project-dir {project_dir}" in text
+    with Project(project_dir) as project:
+        project.state.upsert_resource("sagemaker_endpoint", "sagewiz-iris", status="deleted")
+    assert "still live" not in sagewiz(project_dir, "status").stdout

@@ -17,6 +17,7 @@ class FakeStep:
 
     def __init__(self, real, outputs=None, error=None, requires=()):
         self.id, self.title, self.group, self.consumes = real.id, real.title, real.group, real.consumes
+        self.on_request, self.asks = real.on_request, real.asks
         self.requires = requires
         self.outputs = outputs if outputs is not None else {"value": real.id}
         self.error = error
@@ -85,7 +86,7 @@ def test_failure_stops_the_run_and_resume_starts_at_the_failed_step(engine, fake
 
 
 def test_changed_outputs_make_consumers_stale_transitively(engine, fakes):
-    assert engine.run()
+    assert engine.run(end="cleanup")
     fakes["train"].outputs = {"run_id": "new"}
     assert engine.run(only="train")
     s = statuses(engine)
@@ -100,6 +101,30 @@ def test_same_outputs_leave_consumers_done(engine, fakes):
     assert engine.run()
     assert engine.run(only="train")
     assert engine.state.status("image") == "done"
+
+
+def test_an_open_ended_run_stops_after_predict_and_cleanup_runs_only_when_named(engine, fakes):
+    assert engine.plan()[-1] == "predict"
+    assert engine.plan("deploy") == ["deploy", "predict"]
+    assert engine.run() is True
+    assert engine.state.status("predict") == "done"
+    assert engine.state.status("cleanup") == "pending" and fakes["cleanup"].calls == 0
+    assert engine.resume_point() is None, "a finished deployment is not resumed into deleting itself"
+    assert engine.plan() == []
+    assert engine.plan(None, "cleanup") == ["cleanup"]
+    assert engine.plan("cleanup") == ["cleanup"]
+    assert engine.run(end="cleanup") is True
+    assert fakes["cleanup"].calls == 1
+
+
+def test_the_steps_that_ask_are_known_before_the_run_and_done_ones_are_left_out(engine, fakes):
+    assert engine.asking() == ["iam", "deploy"]
+    assert engine.asking(None, "cleanup") == ["iam", "deploy", "cleanup"]
+    assert engine.asking(only="cleanup") == ["cleanup"]
+    assert engine.asking(None, "push") == ["iam"]
+    assert engine.run(end="iam")
+    assert engine.asking() == ["deploy"], "a resumed run does not run iam again"
+    assert engine.asking("iam") == ["iam", "deploy"], "an explicit --from runs it again"
 
 
 def test_range_runs_exactly_from_to(engine, fakes):

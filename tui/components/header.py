@@ -9,15 +9,20 @@ from textual.widgets import Static
 class WizardHeader(Static):
     """Re-rendered from project state whenever a step finishes or a setting is saved."""
 
-    def show(self, project_name: str, sandbox: bool, credentials: dict, region: str, mlflow_url: str,
-             mlflow_live: bool) -> None:
+    def show(self, project_name: str, sandbox: bool, in_use, mlflow_url: str, mlflow_live: bool) -> None:
+        """`in_use`: core.aws.InUse, or None while it is being looked up (just after start)."""
         badge = (" SANDBOX ", "bold black on yellow") if sandbox else (" AWS ", "bold black on dark_cyan")
         text = Text.assemble(("sagewiz ", "bold"), badge, "  project ", (project_name, "bold"))
-        who = credentials.get("arn") or (f"account {credentials['account']}" if credentials.get("account") else "")
-        text.append("  identity ")
-        text.append(who or "not known yet", style="bold" if who else "dim")
-        text.append("  region ")
-        text.append(credentials.get("region") or region, style="bold")
+        if in_use is None:
+            text.append("  AWS credentials: looking up…", style="dim")
+        elif in_use.source is None:
+            text.append("  AWS: no usable credentials (k stores a key pair)", style="bold red")
+            text.append(f"  region {in_use.region}")
+        else:
+            text.append("  account ")
+            text.append(in_use.account or "not checked yet", style="bold" if in_use.account else "dim")
+            text.append(f" ({in_use.source})  region ")
+            text.append(in_use.region, style="bold")
         text.append("\nMLflow UI ")
         text.append(mlflow_url, style="bold underline" if mlflow_live else "dim")
         if not mlflow_live:
