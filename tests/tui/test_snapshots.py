@@ -87,6 +87,7 @@ def test_secret_entry(snap_compare, wizard):
         await wizard.push_screen(SecretScreen(
             backend="Stored in your OS keyring (keyring.backends.SecretService.Keyring), service 'sagewiz'."))
         await pilot.press(*"AKIA12")
+        wizard.screen.focused.cursor_blink = False  # a blinking cursor makes the picture flaky
 
     assert snap_compare(wizard, terminal_size=SIZE, run_before=ask)
 
@@ -102,7 +103,10 @@ def test_log_viewer_with_search(snap_compare, wizard, utc):
     write_run(wizard.project.logs_dir, "20231114-221320-000000-train", "train", 200)
 
     async def search(pilot):
+        from textual.widgets import Input
+
         await pilot.press("l", "enter", "slash", *"line 120 ", "enter")
+        wizard.screen.query_one("#search", Input).cursor_blink = False  # a blinking cursor makes the picture flaky
         await pilot.pause(0.3)
 
     assert snap_compare(wizard, terminal_size=SIZE, run_before=search)
