@@ -28,11 +28,11 @@ class LiveEndpoint:
         cost = f"about {self.per_hour:.3f} {self.currency} per hour" if self.per_hour is not None else \
             "an hourly price sagewiz's table does not know"
         what = f"endpoint {self.name} in {self.region}" + (f" ({self.instances})" if self.instances else "")
-        if not self.confirmed:
-            what += ", whose creation was never confirmed,"
         if self.sandbox:
             return (f"The SANDBOX {what} is still in the ledger: nothing is billed here, but on AWS it would cost "
                     f"{cost} until it is deleted.")
+        if not self.confirmed:  # the create call was made, the wizard stopped before it saw the answer
+            return f"The {what} may be live (its creation was never confirmed) and would cost {cost}."
         return f"The {what} is still live and costs {cost} until it is deleted."
 
 

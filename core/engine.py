@@ -46,6 +46,11 @@ class Engine:
                 return step_id
         return None
 
+    @property
+    def open_end(self) -> str:
+        """Where a run without --to ends (predict): the step before the first one that runs only on request."""
+        return self.plan(STEP_IDS[0])[-1]
+
     def plan(self, start: str | None = None, end: str | None = None, only: str | None = None) -> list[str]:
         """Step ids to run. Without an end: from the start (or the resume point) to the last step before one
         that runs only on request, so an open-ended run stops after predict; cleanup runs when named."""

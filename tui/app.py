@@ -83,10 +83,10 @@ class WizardApp(App[int]):
         self._refresh_header()
         self.look_up_in_use()
         resume = self.engine.resume_point()
-        await self.select_step(resume or self.engine.plan(STEP_IDS[0])[-1])
+        await self.select_step(resume or self.engine.open_end)
         if resume is None:
-            self.pane.banner("Every step up to predict is done. Select a step to run it again, or press c to "
-                             "clean up when you are finished.", "green")
+            self.pane.banner(f"Every step up to {self.engine.open_end} is done. Select a step to run it again, or "
+                             "press c to clean up when you are finished.", "green")
         elif any(self.project.state.status(s) != "pending" for s in STEP_IDS):
             status = self.project.state.status(resume)
             self.pane.banner(f"Resuming at {get(resume).title}: this step is {status}. Press r to run it.",

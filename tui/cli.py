@@ -205,8 +205,8 @@ def cmd_run(args) -> int:
         except ValueError as exc:
             raise UsageError(str(exc)) from None
         if not plan:
-            out.print("Every step up to predict is done. Use --from STEP or --only STEP to run steps again; "
-                      "`sagewiz cleanup` deletes what the deployment created.")
+            out.print(f"Every step up to {engine.open_end} is done. Use --from STEP or --only STEP to run steps "
+                      "again; `sagewiz cleanup` deletes what the deployment created.")
             _goodbye(out, project, args)
             return EXIT_OK
         refusal = _ask_up_front(engine, args)
@@ -221,10 +221,8 @@ def cmd_run(args) -> int:
             except KeyboardInterrupt:
                 engine.cancel.set()
                 out.print("[yellow]Interrupted: the running step was stopped; `sagewiz run` resumes it.[/]")
-                ok = None
+                ok = False
         _goodbye(out, project, args)
-    if ok is None:
-        return EXIT_STEP_FAILED
     return EXIT_OK if ok else EXIT_STEP_FAILED
 
 
@@ -249,7 +247,7 @@ def cmd_status(args) -> int:
         if live:
             out.print(f"{len(live)} AWS resource(s) in the ledger: " +
                       ", ".join(f"{r['kind']} {r['id']}" for r in live))
-        out.print(f"Next: {resume}" if resume else "Every step up to predict is done.")
+        out.print(f"Next: {resume}" if resume else f"Every step up to {engine.open_end} is done.")
         _goodbye(out, project, args)
     return EXIT_OK
 
