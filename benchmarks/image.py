@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.conftest import free_port  # noqa: E402
+from core.runtime.ports import any_free  # noqa: E402
 from tests.plugins.docker_fixtures import log_model, open_project, run_step, stack_value  # noqa: E402
 
 NAIVE = """\
@@ -33,7 +33,7 @@ def naive_build(api, base: str, build_dir: Path, tag: str) -> int:
     import shutil
     import subprocess
 
-    from core import wheelhouse
+    from core.container import wheelhouse
 
     context = Path(tempfile.mkdtemp(prefix="naive-"))
     try:
@@ -41,7 +41,8 @@ def naive_build(api, base: str, build_dir: Path, tag: str) -> int:
         requirements = (context / "model" / "requirements.txt").read_text().split()
         (context / "requirements.txt").write_text("\n".join(requirements) + "\n")
         wheels = wheelhouse.ensure(requirements, (3, 11), (2, 36),
-                                   lambda argv, env: (subprocess.run(argv, env=env, capture_output=True).returncode, []),
+                                   lambda argv, env: (subprocess.run(argv, env=env,
+                                                                     capture_output=True).returncode, []),
                                    print)
         wheelhouse.link_into(wheels, context / "wheels")
         (context / "Dockerfile").write_text(NAIVE.format(base=base))
@@ -60,8 +61,8 @@ def measure() -> list[tuple[str, str, str]]:
 
     import docker
 
-    from core import docker_api
-    from core.serving_container import serve
+    from core.container import docker_api
+    from core.container.serving import serve
 
     os.environ.setdefault("DOCKER_HOST", stack_value("DOCKER_HOST"))
     base = stack_value("SAGEWIZ_BASE_IMAGE")
@@ -95,7 +96,7 @@ def measure() -> list[tuple[str, str, str]]:
             project.close()
         pings = []
         for _ in range(3):
-            with serve(second["image_id"], port=free_port(), on_log=lambda line: None) as url:
+            with serve(second["image_id"], port=any_free(), on_log=lambda line: None) as url:
                 pings.append(url.ping_seconds)
         naive_tag = f"{repository}-naive:latest"
         naive = naive_build(api, base, work / "project" / ".sagewiz" / "build", naive_tag)

@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.conftest import free_port  # noqa: E402
+from core.runtime.ports import any_free  # noqa: E402
 from tests.plugins.docker_fixtures import stack_value  # noqa: E402
 
 
@@ -34,7 +34,7 @@ def measure() -> list[tuple[str, str, str]]:
     try:
         (project / "sagewiz.toml").write_text(
             f'[image]\nbase = "{_base_image()}"\ndeps = "wheelhouse"\nrepository = "sagewiz-bench"\n'
-            f'[tracking]\nport = {free_port()}\n[cleanup]\neverything = true\n')
+            f'[tracking]\nport = {any_free()}\n[cleanup]\neverything = true\n')
         cli = shutil.which("sagewiz") or str(Path(sys.executable).with_name("sagewiz"))
         started = time.monotonic()
         done = subprocess.run([cli, "--project-dir", str(project), "run", "--sandbox", "--yes"],

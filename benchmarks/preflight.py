@@ -21,11 +21,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.conftest import free_port  # noqa: E402
+from core.runtime.ports import any_free  # noqa: E402
 from tests.plugins.docker_fixtures import stack_value  # noqa: E402
 
 RUNS = 5
-TIMED = ("import sys, time; from core.project import Project; from core.checks import run_checks; "
+TIMED = ("import sys, time; from core.runtime.project import Project; from core.runtime.checks import run_checks; "
          "p = Project(sys.argv[1]).open_readonly(); t = time.perf_counter(); r = run_checks(p); "
          "print(time.perf_counter() - t, ' '.join(x.status for x in r))")
 
@@ -35,7 +35,7 @@ def _moto():
     binary = shutil.which("moto_server", path=os.path.dirname(sys.executable))
     if binary is None:
         raise RuntimeError("moto_server is not installed (pip install -e '.[dev]')")
-    port = free_port()
+    port = any_free()
     proc = subprocess.Popen([binary, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
@@ -59,7 +59,7 @@ def _project(root: Path, aws_endpoint: str, registry: str) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     extra = f'registry = "{registry}"\n' if registry else ""
     (root / "sagewiz.toml").write_text(f'[sandbox]\nenabled = true\naws_endpoint = "{aws_endpoint}"\n{extra}'
-                                       f'[tracking]\nport = {free_port()}\n')
+                                       f'[tracking]\nport = {any_free()}\n')
     return root
 
 
@@ -87,7 +87,7 @@ def measure() -> list[tuple[str, str, str]]:
             ("every service up", {**os.environ, "DOCKER_HOST": stack_value("DOCKER_HOST")},
              _project(Path(tmp, "up"), moto, stack_value("SAGEWIZ_REGISTRY")), "<= 1 s"),
             ("Docker and AWS unreachable", {**os.environ, "DOCKER_HOST": f"unix://{tmp}/silent.sock"},
-             _project(Path(tmp, "down"), f"http://127.0.0.1:{free_port()}", ""), "<= 4 s"),
+             _project(Path(tmp, "down"), f"http://127.0.0.1:{any_free()}", ""), "<= 4 s"),
         )
         try:
             for label, env, root, goal in cases:

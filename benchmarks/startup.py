@@ -9,8 +9,9 @@ import sys
 import time
 
 RUNS = 9
-CORE_IMPORT = ("import core.engine, core.project, core.steps, core.settings, core.state, core.events, "
-               "core.checks, core.secrets, core.aws_keys, core.runlog, core.proc")
+CORE_IMPORT = ("import core.runtime.engine, core.runtime.project, core.steps, core.runtime.settings, "
+               "core.runtime.state, core.runtime.events, core.runtime.checks, core.runtime.secrets, core.aws.keys, "
+               "core.runtime.runlog, core.runtime.proc")
 
 
 def median_seconds(argv: list[str], runs: int = RUNS) -> float:

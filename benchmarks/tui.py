@@ -35,7 +35,7 @@ def rss_mb() -> float:
 
 def child_startup(project_dir: str, started: float) -> None:
     """Runs in the child: open the real app and report when it is ready for keys."""
-    from core.project import Project
+    from core.runtime.project import Project
     from tui.app import WizardApp
 
     project = Project(Path(project_dir)).open()
@@ -67,11 +67,12 @@ def startup(runs: int = 5) -> list[tuple[str, str, str]]:
 
 
 async def streaming() -> list[tuple[str, str, str]]:
-    from core.project import Project
-    from core.steps import BY_ID
-    from core.steps.base import Step
     from textual.events import Key
 
+    from core.runtime.outputs import StepOutputs
+    from core.runtime.project import Project
+    from core.runtime.step import Step
+    from core.steps import STEPS
     from tui.app import WizardApp
 
     class FloodStep(Step):  # test-only, lives in this benchmark
@@ -81,11 +82,9 @@ async def streaming() -> list[tuple[str, str, str]]:
         def run(self, ctx):
             for i in range(LINES):
                 ctx.log(f"benchmark line {i} with some typical build output text sha256:{i:064x}")
-            return {"lines": LINES}
+            return StepOutputs()
 
-    original = BY_ID["environment"]
-    BY_ID["environment"] = FloodStep()
-    with tempfile.TemporaryDirectory() as project_dir:
+    with tempfile.TemporaryDirectory() as project_dir, STEPS.swapped(FloodStep()):
         project = Project(Path(project_dir)).open()
         try:
             app = WizardApp(project)
@@ -116,7 +115,6 @@ async def streaming() -> list[tuple[str, str, str]]:
             on_disk = sum(1 for line in open(log_file) if "benchmark line" in line)
         finally:
             project.close()
-            BY_ID["environment"] = original
     latencies.sort()
     p95 = latencies[int(0.95 * (len(latencies) - 1))] if latencies else float("nan")
     return [(f"stream {LINES:,} log lines through the wizard", f"{elapsed:.1f} s", ""),

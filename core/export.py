@@ -1,7 +1,7 @@
 """`sagewiz export`: runnable scripts of the whole deployment, filled with the project's current values.
 
 The scripts import only mlflow, scikit-learn, boto3 and docker, and take AWS credentials from the default
-chain. Values come from `core.equivalents.values` (settings and step outputs, never a secret); a last check
+chain. Values come from the steps (`STEPS.values`: settings and step outputs, never a secret); a last check
 refuses to write a file that contains the secret key stored in the keyring.
 """
 
@@ -13,10 +13,12 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core.errors import StepError
+from core.runtime.errors import StepError
+from core.steps import STEPS
+from core.steps.by_hand import dockerfile, local_server
 
 if TYPE_CHECKING:
-    from core.project import Project
+    from core.runtime.project import Project
 
 # Each script's constants (filled in at its `__VALUES__` line): the value of the same name in lower case,
 # except MODEL_NAME, the artifact name train.py logs the model under.
@@ -35,8 +37,9 @@ def _template(name: str) -> str:
     return resources.files("core").joinpath("data", "export", name).read_text(encoding="utf-8")
 
 
-def _known(project: "Project", values: dict[str, Any], kind: str, output: str) -> list[str]:
+def _known(project: Project, values: dict[str, Any], kind: str, output: str) -> list[str]:
     """Names of one kind of SageMaker resource: the deploy step's output plus live ledger entries."""
+    assert project.state is not None, "export reads an opened project"
     names = {values[output]} if values.get(output) else set()
     names |= {r["id"] for r in project.state.ledger()
               if r.get("kind") == kind and r.get("status") in ("intent", "created")}
@@ -44,7 +47,7 @@ def _known(project: "Project", values: dict[str, Any], kind: str, output: str) -
 
 
 def _script(name: str, values: dict[str, Any]) -> str:
-    from core.training import MODEL_NAME
+    from core.tracking.training import MODEL_NAME
 
     constants = {const: MODEL_NAME if const == "MODEL_NAME" else values[const.lower()] for const in SCRIPTS[name]}
     block = "\n".join(f"{const} = {value!r}" for const, value in constants.items())
@@ -59,8 +62,6 @@ def _readme(values: dict[str, Any]) -> str:
                 f"{values['sandbox_aws_endpoint'] or 'http://127.0.0.1:PORT'} AWS_ACCESS_KEY_ID=testing "
                 "AWS_SECRET_ACCESS_KEY=testing`; for AWS, run build_and_push.py first and pass its image to "
                 "deploy.py with --image-uri.\n")
-    from core.equivalents import local_server
-
     server = local_server(values)
     if server:
         note += ("\nThe model is in the MLflow server at the tracking URI above. sagewiz stops the server it "
@@ -72,12 +73,21 @@ def _readme(values: dict[str, Any]) -> str:
     return text
 
 
-def files(project: "Project") -> dict[str, str]:
-    """Every exported file's name and text."""
-    from core.equivalents import dockerfile, values as project_values
-    from core.iam_policy import TRUST_POLICY
+def _by_hand(project: Project) -> str:
+    """Every step's commands by hand with this project's values, in the wizard's order."""
+    parts = ["# Every step by hand\n\nWhat each of the wizard's steps does, as commands with this project's values "
+             "(`sagewiz explain STEP` prints one).\n"]
+    for number, step in enumerate(STEPS, 1):
+        commands = STEPS.by_hand(step.id, project).strip()
+        parts.append(f"## {number}. {step.title} (`{step.id}`)\n\n```\n{commands}\n```\n")
+    return "\n".join(parts)
 
-    values = project_values(project)
+
+def files(project: Project) -> dict[str, str]:
+    """Every exported file's name and text."""
+    from core.aws.iam_policy import TRUST_POLICY
+
+    values = STEPS.values(project)
     values["known_endpoint_configs"] = _known(project, values, "sagemaker_endpoint_config", "endpoint_config")
     values["known_models"] = _known(project, values, "sagemaker_model", "model_name")
     out = {name: _script(name, values) for name in SCRIPTS}
@@ -86,12 +96,13 @@ def files(project: "Project") -> dict[str, str]:
     if values["policy_document"]:
         out["iam-policy.json"] = json.dumps(values["policy_document"], indent=2) + "\n"
     out["README.md"] = _readme(values)
+    out["BY-HAND.md"] = _by_hand(project)
     return out
 
 
-def export(project: "Project", directory: Path) -> list[Path]:
+def export(project: Project, directory: Path) -> list[Path]:
     """Write the files into `directory` (created if needed; files of the same name are replaced)."""
-    from core.aws import keyring_pair
+    from core.aws.clients import keyring_pair
 
     content = files(project)
     pair = keyring_pair()

@@ -8,28 +8,34 @@ import threading
 import time
 import traceback
 from collections import deque
-from typing import Iterable
+from collections.abc import Awaitable, Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
-from textual import work
+from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Log, OptionList
-from textual.worker import WorkerState
+from textual.widgets import Button, Footer, OptionList
+from textual.worker import Worker, WorkerState
 
-from core import events
-from core.engine import Engine
-from core.events import EventBus
-from core.redact import redactor
-from core.steps import STEP_IDS, STEPS, get
-from core.steps.base import StepContext
-from tui.components.bridge import CoreEvent, EventBridge, format_line
+from core.runtime import events
+from core.runtime.engine import Engine
+from core.runtime.events import EventBus
+from core.runtime.redact import redactor
+from core.steps import STEPS
+from tui.components.bridge import EventBridge, format_line
 from tui.components.confirm import ConfirmScreen
 from tui.components.header import WizardHeader
 from tui.components.settings_form import SettingsForm
-from tui.components.sidebar import StepList, format_duration
+from tui.components.sidebar import StepList
 from tui.components.step_pane import LOG_MAX_LINES, StepPane
+from tui.marks import format_duration, icon
+
+if TYPE_CHECKING:
+    from core.aws.clients import InUse
+    from core.runtime.project import Project
+    from core.runtime.step import Step
 
 FLUSH_SECONDS = 0.05
 TAIL_BYTES = 64 * 1024
@@ -53,20 +59,21 @@ class WizardApp(App[int]):
         Binding("q", "quit", "Quit"),
     ]
 
-    def __init__(self, project, notice: str | None = None) -> None:
+    def __init__(self, project: Project, notice: str | None = None) -> None:
         super().__init__()
         self.project = project
         self.notice = notice  # said once at start, e.g. why the wizard runs in the sandbox
         self.bus = EventBus(redactor)
         self.bridge = EventBridge(self)
         self.bus.subscribe(self.bridge)
-        self.engine = Engine(project, self.bus, self.confirm_from_worker)
+        self.engine = Engine(STEPS, project, self.bus, self.confirm_from_worker)
         self.selected: str | None = None
         self.running_step: str | None = None
         self._buffers: dict[str, deque[str]] = {}
         self._progress: dict[str, events.Progress] = {}
         self._quit_when_idle = False
-        self.in_use = None  # core.aws.InUse once looked up: the account, credentials and region in use
+        self.in_use: InUse | None = None  # once looked up: the account, credentials and region in use
+        self._mlflow_url = ""  # the MLflow UI's address, as the header last showed it
         self._gone = threading.Event()  # set when the UI can no longer answer a worker
 
     # Layout -----------------------------------------------------------------
@@ -78,7 +85,7 @@ class WizardApp(App[int]):
         yield Footer()
 
     async def on_mount(self) -> None:
-        for step_id in STEP_IDS:
+        for step_id in STEPS.ids:
             self._show_status(step_id)
         self._refresh_header()
         self.look_up_in_use()
@@ -87,12 +94,12 @@ class WizardApp(App[int]):
         if resume is None:
             self.pane.banner(f"Every step up to {self.engine.open_end} is done. Select a step to run it again, or "
                              "press c to clean up when you are finished.", "green")
-        elif any(self.project.state.status(s) != "pending" for s in STEP_IDS):
-            status = self.project.state.status(resume)
-            self.pane.banner(f"Resuming at {get(resume).title}: this step is {status}. Press r to run it.",
+        elif any(self.engine.state.status(s) != "pending" for s in STEPS.ids):
+            status = self.engine.state.status(resume)
+            self.pane.banner(f"Resuming at {STEPS.get(resume).title}: this step is {status}. Press r to run it.",
                              "bold yellow")
         else:
-            self.pane.banner(f"Welcome. Start with {get(resume).title}: press r to run it, n/p to move.", "bold")
+            self.pane.banner(f"Welcome. Start with {STEPS.get(resume).title}: press r to run it, n/p to move.", "bold")
         if self.notice:
             self.notify(self.notice, title="SANDBOX", timeout=15)
         self.set_interval(FLUSH_SECONDS, self._flush_logs)
@@ -113,43 +120,35 @@ class WizardApp(App[int]):
             return
         self.selected = step_id
         self.query_one(StepList).select_step(step_id)
-        step = get(step_id)
-        checks = self._check_titles(step.requires)
+        step = STEPS.get(step_id)
+        checks = [check.title for check in step.requires]
         await self.pane.show_step(step, self._equivalent(step), checks, self.project)
         self._show_status(step_id)
-        log = self.pane.query_one("#log", Log)
-        log.clear()
-        log.write_lines(self._buffer(step_id) or self._tail_from_disk(step_id))
+        self.pane.clear_log()
+        self.pane.write_log_lines(self._buffer(step_id) or self._tail_from_disk(step_id))
         progress = self._progress.get(step_id)
         if progress is not None and step_id == self.running_step:
-            self.pane.show_progress(progress, self.project.state.record(step_id).get("started_at"))
+            self.pane.show_progress(progress, self.engine.state.record(step_id).get("started_at"))
 
     def on_settings_form_saved(self, message: SettingsForm.Saved) -> None:
         """A setting saved in the form: the header and the commands shown by hand follow it at once."""
         self._refresh_header()
         self.look_up_in_use()
         if self.selected:
-            self.pane.show_equivalent(self._equivalent(get(self.selected)))
+            self.pane.show_equivalent(self._equivalent(STEPS.get(self.selected)))
 
-    def _equivalent(self, step) -> str:
-        ctx = StepContext(self.project, step.id, self.bus, self.engine.cancel, self.confirm_from_worker)
+    def _equivalent(self, step: Step) -> str:
         try:
-            return step.equivalent(ctx)
-        except Exception:  # an equivalent that needs outputs not there yet falls back to the generic text
+            return STEPS.by_hand(step.id, self.project)
+        except Exception:  # commands that need outputs not there yet fall back to the generic text
             return step.manual
-
-    @staticmethod
-    def _check_titles(names: Iterable[str]) -> list[str]:
-        from core.checks import title
-
-        return [title(name) for name in names]
 
     def _buffer(self, step_id: str) -> deque[str]:
         return self._buffers.setdefault(step_id, deque(maxlen=LOG_MAX_LINES))
 
     def _tail_from_disk(self, step_id: str) -> list[str]:
         """The end of the step's last log file, so a restarted wizard still shows what happened."""
-        name = self.project.state.record(step_id).get("log")
+        name = self.engine.state.record(step_id).get("log")
         if not name:
             return []
         path = self.project.logs_dir / name
@@ -163,31 +162,29 @@ class WizardApp(App[int]):
 
     async def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         # Ignore stale highlights (queued before select_step moved the highlight elsewhere).
-        if event.option_id in STEP_IDS and event.option_index == event.option_list.highlighted \
+        if event.option_id in STEPS.ids and event.option_index == event.option_list.highlighted \
                 and not self._gone.is_set():
             await self.select_step(event.option_id)
 
     # Status -----------------------------------------------------------------
     def _show_status(self, step_id: str) -> None:
-        record = self.project.state.record(step_id)
+        record = self.engine.state.record(step_id)
         self.query_one(StepList).show_record(step_id, record)
         if step_id == self.selected:
             self.pane.show_record(step_id, record, running=self.running_step is not None)
 
     def _refresh_header(self) -> None:
-        settings = self.project.settings
-        tracking = self.project.state.outputs("tracking")
-        url = tracking.get("ui_url") or settings["tracking.uri"] or \
-            f"http://{settings['tracking.host']}:{settings['tracking.port']}"
-        self.query_one(WizardHeader).show(self.project.root.name, self.project.sandbox, self.in_use, url,
-                                          bool(tracking.get("ui_url")))
+        from core.tracking.server import ui_address
+
+        url, connected = ui_address(self.project)
+        self.query_one(WizardHeader).show(self.project.root.name, self.project.sandbox, self.in_use, url, connected)
         self._mlflow_url = url
 
     @work(thread=True, exclusive=True, group="in-use", exit_on_error=False)
     def look_up_in_use(self) -> None:
         """Which account, credentials and region the AWS steps use: keyring and boto3 are slow to load, so
         this runs after the first screen and the header fills in when it is known."""
-        from core.aws import in_use
+        from core.aws.clients import in_use
 
         found = in_use(self.project)
         try:
@@ -195,7 +192,7 @@ class WizardApp(App[int]):
         except RuntimeError:  # the app has exited meanwhile
             pass
 
-    def _show_in_use(self, found) -> None:
+    def _show_in_use(self, found: InUse) -> None:
         self.in_use = found
         self._refresh_header()
 
@@ -204,7 +201,7 @@ class WizardApp(App[int]):
             self._show_status(self.running_step)
             progress = self._progress.get(self.running_step)
             if progress is not None and self.running_step == self.selected:
-                self.pane.show_progress(progress, self.project.state.record(self.running_step).get("started_at"))
+                self.pane.show_progress(progress, self.engine.state.record(self.running_step).get("started_at"))
 
     # Events from the engine thread -----------------------------------------------
     def _flush_logs(self) -> None:
@@ -219,56 +216,65 @@ class WizardApp(App[int]):
             if event.step == self.selected:
                 visible.append(text)
         if visible:
-            self.pane.query_one("#log", Log).write_lines(visible[-LOG_MAX_LINES:])
+            self.pane.write_log_lines(visible[-LOG_MAX_LINES:])
 
     def _append(self, step: str, text: str, source: str = "sagewiz") -> None:
         """A line the wizard itself adds to a step's panel (the engine already wrote it to the log file)."""
         line = format_line(events.LogLine(step, text, source))
         self._buffer(step).append(line)
         if step == self.selected:
-            self.pane.query_one("#log", Log).write_line(line)
+            self.pane.write_log_line(line)
 
-    def on_core_event(self, message: CoreEvent) -> None:
+    def on_event_bridge_step_started(self, message: EventBridge.StepStarted) -> None:
+        # Lines still queued belong to this new run (the previous one was flushed when it ended).
+        step = message.event.step
+        self.running_step = step
+        self._buffer(step).clear()
+        self._progress.pop(step, None)
+        if step == self.selected:
+            self.pane.clear_log()
+            self.pane.banner(f"Running {STEPS.get(step).title}… press x to cancel.", "bold cyan")
+        self._append(step, f"started {STEPS.get(step).title}")
+        self._show_status(step)
+
+    def on_event_bridge_progress(self, message: EventBridge.Progress) -> None:
         event = message.event
-        step = event.step
-        if isinstance(event, events.StepStarted):
-            # Lines still queued belong to this new run (the previous one was flushed when it ended).
-            self.running_step = step
-            self._buffer(step).clear()
-            self._progress.pop(step, None)
-            if step == self.selected:
-                self.pane.query_one("#log", Log).clear()
-                self.pane.banner(f"Running {get(step).title}… press x to cancel.", "bold cyan")
-            self._append(step, f"started {get(step).title}")
-            self._show_status(step)
-        elif isinstance(event, events.Progress):
-            self._progress[step] = event
-            if step == self.selected:
-                self.pane.show_progress(event, self.project.state.record(step).get("started_at"))
-        elif isinstance(event, events.ResourceChanged):
-            self._flush_logs()
-            self._append(step, f"{event.action}: {event.kind} {event.id}", "ledger")
-        elif isinstance(event, (events.StepFinished, events.StepFailed)):
-            self._flush_logs()
-            outcome = f"failed: {event.error}" if isinstance(event, events.StepFailed) else "done"
-            self._append(step, f"{get(step).title} {outcome}")
-            self.running_step = None
-            self._progress.pop(step, None)
-            if step == self.selected:
-                self.pane.hide_progress()
-            for step_id in STEP_IDS:  # stale marks may have spread to later steps
-                self._show_status(step_id)
-            self._refresh_header()
-            if step == "credentials":
-                self.look_up_in_use()
-            title = get(step).title
-            if isinstance(event, events.StepFailed):
-                self.pane.banner(f"✘ {title} failed after {format_duration(event.duration)}: {event.error}",
-                                 "bold red")
-            else:
-                after = STEP_IDS.index(step) + 1
-                hint = f" Press n for {get(STEP_IDS[after]).title}." if after < len(STEP_IDS) else ""
-                self.pane.banner(f"✔ {title} done in {format_duration(event.duration)}.{hint}", "bold green")
+        self._progress[event.step] = event
+        if event.step == self.selected:
+            self.pane.show_progress(event, self.engine.state.record(event.step).get("started_at"))
+
+    def on_event_bridge_resource_changed(self, message: EventBridge.ResourceChanged) -> None:
+        event = message.event
+        self._flush_logs()
+        self._append(event.step, f"{event.action}: {event.kind} {event.id}", "ledger")
+
+    def on_event_bridge_step_finished(self, message: EventBridge.StepFinished) -> None:
+        event = message.event
+        self._step_ended(event.step, "done")
+        after = STEPS.ids.index(event.step) + 1
+        hint = f" Press n for {STEPS.get(STEPS.ids[after]).title}." if after < len(STEPS.ids) else ""
+        title = STEPS.get(event.step).title
+        self.pane.banner(f"{icon('done')} {title} done in {format_duration(event.duration)}.{hint}", "bold green")
+
+    def on_event_bridge_step_failed(self, message: EventBridge.StepFailed) -> None:
+        event = message.event
+        self._step_ended(event.step, f"failed: {event.error}")
+        title = STEPS.get(event.step).title
+        self.pane.banner(f"{icon('failed')} {title} failed after {format_duration(event.duration)}: {event.error}",
+                         "bold red")
+
+    def _step_ended(self, step: str, outcome: str) -> None:
+        """What a finished and a failed step share: its last lines, its statuses and the header brought up to date."""
+        self._flush_logs()
+        self._append(step, f"{STEPS.get(step).title} {outcome}")
+        self.running_step = None
+        self._progress.pop(step, None)
+        if step == self.selected:
+            self.pane.hide_progress()
+        for step_id in STEPS.ids:  # stale marks may have spread to later steps
+            self._show_status(step_id)
+        self._refresh_header()
+        self.look_up_in_use()  # a step may have changed the credentials or the region in use
 
     # Running ----------------------------------------------------------------
     @work(thread=True, exclusive=True, group="step", exit_on_error=False)
@@ -278,7 +284,7 @@ class WizardApp(App[int]):
         else:
             self.engine.run_step(step_id)
 
-    def on_worker_state_changed(self, event) -> None:
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
         if worker.group != "step" or event.state not in (WorkerState.SUCCESS, WorkerState.ERROR,
                                                          WorkerState.CANCELLED):
@@ -290,7 +296,7 @@ class WizardApp(App[int]):
             self.pane.banner(f"The wizard could not run the step ({type(worker.error).__name__}: {worker.error}). "
                              f"The traceback is in {path}.", "bold red")
         self.running_step = None
-        for step_id in STEP_IDS:
+        for step_id in STEPS.ids:
             self._show_status(step_id)
         if self._quit_when_idle:
             self.exit(0)
@@ -319,8 +325,10 @@ class WizardApp(App[int]):
         return [msg for form in self.query(SettingsForm) for msg in form.errors.values()]
 
     def action_run_step(self, to_end: bool = False) -> None:
+        if self.selected is None:  # before the first step is shown
+            return
         if self.running_step or self._step_worker_busy():
-            self.notify(f"{get(self.running_step or self.selected).title} is still running; wait, or press x "
+            self.notify(f"{STEPS.get(self.running_step or self.selected).title} is still running; wait, or press x "
                         "to cancel it.", severity="warning")
             return
         errors = self._form_errors()
@@ -333,14 +341,14 @@ class WizardApp(App[int]):
         return any(w.group == "step" and not w.is_finished for w in self.workers)
 
     async def action_next_step(self) -> None:
-        index = STEP_IDS.index(self.selected)
-        if index + 1 < len(STEP_IDS):
-            await self.select_step(STEP_IDS[index + 1])
+        index = STEPS.ids.index(self.selected)
+        if index + 1 < len(STEPS.ids):
+            await self.select_step(STEPS.ids[index + 1])
 
     async def action_previous_step(self) -> None:
-        index = STEP_IDS.index(self.selected)
+        index = STEPS.ids.index(self.selected)
         if index > 0:
-            await self.select_step(STEP_IDS[index - 1])
+            await self.select_step(STEPS.ids[index - 1])
 
     def action_logs(self) -> None:
         from tui.components.logs_screen import LogsScreen
@@ -355,7 +363,7 @@ class WizardApp(App[int]):
         if not self.running_step:
             self.notify("No step is running.")
             return
-        title = get(self.running_step).title
+        title = STEPS.get(self.running_step).title
 
         def answered(yes: bool | None) -> None:
             if yes:
@@ -366,7 +374,7 @@ class WizardApp(App[int]):
                                        "Its subprocess or container is stopped and the step is marked failed; "
                                        "run it again to resume.", yes="Stop it", no="Keep running"), answered)
 
-    def action_quit(self) -> None:
+    async def action_quit(self) -> None:
         if not (self.running_step or self._step_worker_busy()):
             self._quit_unless_billing()
             return
@@ -383,7 +391,7 @@ class WizardApp(App[int]):
 
     def _quit_unless_billing(self) -> None:
         """Quit; with an endpoint still live, first say what it costs and how to delete it."""
-        from core.billable import reminder
+        from core.aws.billable import reminder
 
         text = reminder(self.project)
         if not text:
@@ -426,12 +434,20 @@ class WizardApp(App[int]):
         else:
             self.action_show_help_panel()
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        actions = {"run": self.action_run_step, "keys": self.action_store_keys, "cancel": self.action_cancel_step}
-        if event.button.id in actions:
-            actions[event.button.id]()
+    # The step pane's buttons (the dialogs' buttons have the same ids: only the pane's are matched).
+    @on(Button.Pressed, "StepPane #run")
+    def run_pressed(self) -> None:
+        self.action_run_step()
 
-    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+    @on(Button.Pressed, "StepPane #keys")
+    def keys_pressed(self) -> None:
+        self.action_store_keys()
+
+    @on(Button.Pressed, "StepPane #cancel")
+    def cancel_pressed(self) -> None:
+        self.action_cancel_step()
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         for step in STEPS:
             yield SystemCommand(f"Go to {step.title}", f"Select the {step.id} step", self._goto(step.id))
@@ -444,27 +460,10 @@ class WizardApp(App[int]):
         yield SystemCommand("Open the MLflow UI", self._mlflow_url, self.action_open_mlflow)
         yield SystemCommand("Store AWS keys", "Keep an access key pair in the OS keyring", self.action_store_keys)
 
-    def _goto(self, step_id: str, run: bool = False):
+    def _goto(self, step_id: str, run: bool = False) -> Callable[[], Awaitable[None]]:
         async def go() -> None:
             await self.select_step(step_id)
             if run:
                 self.action_run_step()
         return go
 
-
-def run_app(args) -> int:
-    """Entry point of plain `sagewiz`: open the project (taking its lock), run the wizard, release it."""
-    from core.billable import reminder
-    from tui.cli import open_project
-
-    notices: list[str] = []
-    project = open_project(args, notices=notices)
-    try:
-        app = WizardApp(project, notice=notices[0] if notices else None)
-        app.run()
-        left = reminder(project, getattr(args, "project_dir", None) is not None)
-    finally:
-        project.close()
-    if left:  # the terminal is the user's again: the last thing they read
-        print(left)
-    return app.return_code or 0

@@ -6,9 +6,19 @@ import argparse
 import json
 import sys
 import threading
+from collections.abc import Callable
+from importlib.metadata import version
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from core.steps import STEP_IDS
+from core.steps import STEPS
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from core.aws.clients import InUse
+    from core.runtime.engine import Engine
+    from core.runtime.project import Project
 
 EXIT_OK, EXIT_STEP_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -44,14 +54,14 @@ def build_parser() -> argparse.ArgumentParser:
         description="Take a scikit-learn model from MLflow tracking to a live Amazon SageMaker endpoint, "
                     "step by step, and clean up after yourself.",
         epilog=EPILOG)
-    parser.add_argument("--version", action="version", version="sagewiz 0.1.0")
+    parser.add_argument("--version", action="version", version=f"sagewiz {version('sagewiz')}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     sub.add_parser("steps", parents=[common], help="list the steps in order")
     run = sub.add_parser("run", parents=[common], help="run steps headless (default: resume to the end)")
-    run.add_argument("--from", dest="start", choices=STEP_IDS, metavar="STEP", help="first step to run")
-    run.add_argument("--to", dest="end", choices=STEP_IDS, metavar="STEP", help="last step to run")
-    run.add_argument("--only", choices=STEP_IDS, metavar="STEP", help="run just this step")
+    run.add_argument("--from", dest="start", choices=STEPS.ids, metavar="STEP", help="first step to run")
+    run.add_argument("--to", dest="end", choices=STEPS.ids, metavar="STEP", help="last step to run")
+    run.add_argument("--only", choices=STEPS.ids, metavar="STEP", help="run just this step")
     run.add_argument("--yes", action="store_true", help="agree to confirmations (deploy cost, cleanup)")
     run.add_argument("--run-id", help="MLflow run id of the model to deploy (sets model.run_id)")
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -61,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true", help="machine-readable output")
 
     logs = sub.add_parser("logs", parents=[common], help="list step runs, or show one step's latest log")
-    logs.add_argument("step", nargs="?", choices=STEP_IDS, metavar="STEP")
+    logs.add_argument("step", nargs="?", choices=STEPS.ids, metavar="STEP")
     logs.add_argument("--follow", "-f", action="store_true", help="keep printing while the log grows")
 
     creds = sub.add_parser("credentials", parents=[common], help="AWS keys in the OS keyring")
@@ -74,14 +84,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("doctor", parents=[common], help="run the preflight checks only")
     explain = sub.add_parser("explain", parents=[common], help="what a step does and the equivalent commands")
-    explain.add_argument("step", choices=STEP_IDS, metavar="STEP")
+    explain.add_argument("step", choices=STEPS.ids, metavar="STEP")
     export = sub.add_parser("export", parents=[common], help="write runnable scripts of the whole deployment")
     export.add_argument("directory", nargs="?", type=Path, default=Path("sagewiz-export"))
     return parser
 
 
-def overrides_from(args: argparse.Namespace) -> dict:
-    overrides: dict = {}
+def overrides_from(args: argparse.Namespace) -> dict[str, Any]:
+    overrides: dict[str, Any] = {}
     if getattr(args, "region", None):
         overrides["aws.region"] = args.region
     if getattr(args, "profile", None):
@@ -93,12 +103,12 @@ def overrides_from(args: argparse.Namespace) -> dict:
     return overrides
 
 
-def open_project(args: argparse.Namespace, *, readonly: bool = False, notices: list[str] | None = None):
+def open_project(args: argparse.Namespace, *, readonly: bool = False, notices: list[str] | None = None) -> Project:
     """The project with the command line's settings, and the AWS mode every command shares: the sandbox when
     nothing chose one and no AWS account is configured. Its notice is printed, or appended to `notices`."""
-    from core.aws import decide_sandbox
-    from core.project import Project
-    from core.settings import SettingsError
+    from core.aws.clients import decide_sandbox
+    from core.runtime.project import Project
+    from core.runtime.settings import SettingsError
 
     project = Project(getattr(args, "project_dir", Path.cwd()), overrides=overrides_from(args))
     for item in getattr(args, "set", []):
@@ -122,16 +132,14 @@ def open_project(args: argparse.Namespace, *, readonly: bool = False, notices: l
     return opened
 
 
-def console():
+def console() -> Console:
     from rich.console import Console
 
     return Console(highlight=False)
 
 
-def cmd_steps(args) -> int:
+def cmd_steps(args: argparse.Namespace) -> int:
     from rich.table import Table
-
-    from core.steps import STEPS
 
     table = Table(title="sagewiz steps")
     for column in ("#", "step", "group", "title"):
@@ -142,7 +150,7 @@ def cmd_steps(args) -> int:
     return EXIT_OK
 
 
-def _banner(out, project, in_use) -> None:
+def _banner(out: Console, project: Project, in_use: InUse) -> None:
     """Mode, project, and the account, credential source and region the AWS steps use now."""
     from rich.markup import escape
 
@@ -151,8 +159,8 @@ def _banner(out, project, in_use) -> None:
               soft_wrap=True)
 
 
-def describe_in_use(in_use) -> str:
-    """One line: which account, from which credentials, in which region (core.aws.InUse)."""
+def describe_in_use(in_use: InUse) -> str:
+    """One line: which account, from which credentials, in which region (core.aws.clients.InUse)."""
     if in_use.source is None:
         return f"region {in_use.region}; no usable AWS credentials: {in_use.problem}"
     key = f" key ****{in_use.key_last4}" if in_use.key_last4 and in_use.source != "sandbox" else ""
@@ -160,7 +168,7 @@ def describe_in_use(in_use) -> str:
     return f"{account}, credentials from {in_use.source}{key}, region {in_use.region}"
 
 
-def _ask_up_front(engine, args) -> str | None:
+def _ask_up_front(engine: Engine, args: argparse.Namespace) -> str | None:
     """Without a terminal and without --yes, a run that would reach a question is refused before it starts
     (a question half way would leave what earlier steps created); the sentence, or None when it may run."""
     if getattr(args, "yes", False) or sys.stdin.isatty():
@@ -168,38 +176,36 @@ def _ask_up_front(engine, args) -> str | None:
     asking = engine.asking(args.start, args.end, args.only)
     if not asking:
         return None
-    from core.steps import STEP_IDS, get
-
-    what = "; ".join(f"the {s} step asks {get(s).asks}" for s in asking)
+    what = "; ".join(f"the {s} step asks {STEPS.get(s).asks}" for s in asking)
     plan = engine.plan(args.start, args.end, args.only)
-    before = STEP_IDS[STEP_IDS.index(asking[0]) - 1] if asking[0] != plan[0] else None
+    before = STEPS.ids[STEPS.index(asking[0]) - 1] if asking[0] != plan[0] else None
     stop = f", or end the run before {asking[0]} with --to {before}" if before else ""
     return (f"Nothing was run: {what}, and there is no terminal to ask. Pass --yes to agree in advance{stop}.")
 
 
-def _goodbye(out, project, args) -> None:
+def _goodbye(out: Console, project: Project, args: argparse.Namespace) -> None:
     """Say what is still live and billing, what it costs per hour and the command that deletes it."""
     from rich.markup import escape
 
-    from core.billable import reminder
+    from core.aws.billable import reminder
 
     text = reminder(project, getattr(args, "project_dir", None) is not None)
     if text:
         out.print(f"[bold yellow]{escape(text)}[/]", soft_wrap=True)
 
 
-def cmd_run(args) -> int:
-    from core.aws import in_use
-    from core.engine import Engine
-    from core.events import EventBus
-    from core.redact import redactor
+def cmd_run(args: argparse.Namespace) -> int:
+    from core.aws.clients import in_use
+    from core.runtime.engine import Engine
+    from core.runtime.events import EventBus
+    from core.runtime.redact import redactor
     from tui.headless import HeadlessRenderer, make_confirm
 
     out = console()
     with open_project(args) as project:
         _banner(out, project, in_use(project))
         bus = EventBus(redactor)
-        engine = Engine(project, bus, make_confirm(out, args.yes))
+        engine = Engine(STEPS, project, bus, make_confirm(out, args.yes))
         try:
             plan = engine.plan(args.start, args.end, args.only)
         except ValueError as exc:
@@ -226,24 +232,24 @@ def cmd_run(args) -> int:
     return EXIT_OK if ok else EXIT_STEP_FAILED
 
 
-def cmd_status(args) -> int:
-    from core.aws import in_use
-    from core.engine import Engine
-    from core.events import EventBus
+def cmd_status(args: argparse.Namespace) -> int:
+    from core.aws.clients import in_use
+    from core.runtime.engine import Engine
+    from core.runtime.events import EventBus
     from tui.headless import status_table
 
     with open_project(args, readonly=True, notices=[] if args.json else None) as project:
-        engine = Engine(project, EventBus())
+        engine = Engine(STEPS, project, EventBus())
         rows, resume, aws = engine.status_table(), engine.resume_point(), in_use(project)
         if args.json:
             print(json.dumps({"project": str(project.root), "sandbox": project.sandbox, "region": aws.region,
                               "aws": aws.as_dict(), "resume_at": resume, "steps": rows,
-                              "ledger": project.state.ledger()}, indent=2, default=str))
+                              "ledger": engine.state.ledger()}, indent=2, default=str))
             return EXIT_OK
         out = console()
         _banner(out, project, aws)
         out.print(status_table(rows, resume))
-        live = [r for r in project.state.ledger() if r.get("status") in ("intent", "created")]
+        live = [r for r in engine.state.ledger() if r.get("status") in ("intent", "created")]
         if live:
             out.print(f"{len(live)} AWS resource(s) in the ledger: " +
                       ", ".join(f"{r['kind']} {r['id']}" for r in live))
@@ -252,10 +258,11 @@ def cmd_status(args) -> int:
     return EXIT_OK
 
 
-def cmd_logs(args) -> int:
+def cmd_logs(args: argparse.Namespace) -> int:
     from rich.table import Table
 
-    from core.runlog import follow, list_runs
+    from core.runtime.runlog import follow, list_runs
+    from tui.marks import format_duration
 
     with open_project(args, readonly=True) as project:
         runs = list_runs(project.logs_dir, args.step)
@@ -268,8 +275,8 @@ def cmd_logs(args) -> int:
                 from datetime import datetime
 
                 when = datetime.fromtimestamp(run["started_at"]).strftime("%Y-%m-%d %H:%M:%S")
-                duration = f"{run['duration']:.1f}s" if run.get("duration") is not None else ""
-                table.add_row(when, run["step"], run.get("status", ""), duration, run["log"])
+                table.add_row(when, run["step"], run.get("status", ""), format_duration(run.get("duration")),
+                              run["log"])
             out.print(table)
             return EXIT_OK
         if not runs:
@@ -298,9 +305,10 @@ def _read_secret(prompt: str) -> str:
     return sys.stdin.readline().strip()
 
 
-def cmd_credentials(args) -> int:
-    from core import aws_keys, secrets
-    from core.errors import StepError
+def cmd_credentials(args: argparse.Namespace) -> int:
+    from core.aws import keys as aws_keys
+    from core.runtime import secrets
+    from core.runtime.errors import StepError
 
     out = console()
     try:
@@ -325,7 +333,7 @@ def cmd_credentials(args) -> int:
     return EXIT_OK
 
 
-def cmd_cleanup(args) -> int:
+def cmd_cleanup(args: argparse.Namespace) -> int:
     if args.everything:
         args.set = [*getattr(args, "set", []), "cleanup.everything=true"]
     args.start = args.end = None
@@ -333,41 +341,37 @@ def cmd_cleanup(args) -> int:
     return cmd_run(args)
 
 
-def cmd_doctor(args) -> int:
-    from core.checks import run_checks
+def cmd_doctor(args: argparse.Namespace) -> int:
     from rich.table import Table
 
+    from core.runtime.checks import run_checks
+    from core.steps.preflight import CHECKS
+    from tui.marks import CHECK_STYLES
+
     with open_project(args, readonly=True) as project:
-        results = run_checks(project)
+        results = run_checks(project, CHECKS)
     table = Table(title="sagewiz doctor")
     for column in ("check", "result", "detail", "fix"):
         table.add_column(column)
-    style = {"ok": "green", "warn": "yellow", "fail": "red"}
     for result in results:
-        table.add_row(result.name, f"[{style[result.status]}]{result.status}[/]", result.detail, result.fix)
+        table.add_row(result.name, f"[{CHECK_STYLES[result.status]}]{result.status}[/]", result.detail, result.fix)
     console().print(table)
     return EXIT_STEP_FAILED if any(r.status == "fail" for r in results) else EXIT_OK
 
 
-def cmd_explain(args) -> int:
-    from core.engine import refuse
-    from core.events import EventBus
-    from core.steps import get
-    from core.steps.base import StepContext
-
-    step = get(args.step)
+def cmd_explain(args: argparse.Namespace) -> int:
+    step = STEPS.get(args.step)
     out = console()
     out.print(f"[bold]{step.title}[/] ({step.id}, {step.group})\n")
     out.print(step.explanation.strip() + "\n")
     with open_project(args, readonly=True) as project:
-        ctx = StepContext(project, step.id, EventBus(), threading.Event(), refuse)  # read-only: nothing runs
-        out.print(step.equivalent(ctx), markup=False, soft_wrap=True)
+        out.print(STEPS.by_hand(step.id, project), markup=False, soft_wrap=True)
     return EXIT_OK
 
 
-def cmd_export(args) -> int:
-    from core.errors import StepError
+def cmd_export(args: argparse.Namespace) -> int:
     from core.export import export
+    from core.runtime.errors import StepError
 
     out = console()
     with open_project(args, readonly=True) as project:
@@ -381,30 +385,39 @@ def cmd_export(args) -> int:
     return EXIT_OK
 
 
-def cmd_tui(args) -> int:
-    from tui.app import run_app
+def cmd_wizard(args: argparse.Namespace) -> int:
+    """Entry point of plain `sagewiz`: open the project (taking its lock), run the wizard, release it."""
+    from core.aws.billable import reminder
+    from tui.app import WizardApp
 
-    return run_app(args)
+    notices: list[str] = []
+    project = open_project(args, notices=notices)
+    try:
+        app = WizardApp(project, notice=notices[0] if notices else None)
+        app.run()
+        left = reminder(project, getattr(args, "project_dir", None) is not None)
+    finally:
+        project.close()
+    if left:  # the terminal is the user's again: the last thing they read
+        print(left)
+    return app.return_code or 0
 
 
-COMMANDS = {"steps": cmd_steps, "run": cmd_run, "status": cmd_status, "logs": cmd_logs,
-            "credentials": cmd_credentials, "cleanup": cmd_cleanup, "doctor": cmd_doctor,
-            "explain": cmd_explain, "export": cmd_export, None: cmd_tui}
+
+COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
+    "steps": cmd_steps, "run": cmd_run, "status": cmd_status, "logs": cmd_logs, "credentials": cmd_credentials,
+    "cleanup": cmd_cleanup, "doctor": cmd_doctor, "explain": cmd_explain, "export": cmd_export, None: cmd_wizard}
 
 
 def main(argv: list[str] | None = None) -> int:
-    from core.lock import LockedError
-    from core.project import ProjectError
-    from core.settings import SettingsError
-    from core.state import StateError
+    from core.runtime.lock import LockedError
+    from core.runtime.project import ProjectError
+    from core.runtime.settings import SettingsError
+    from core.runtime.state import StateError
 
     args = build_parser().parse_args(argv)
-    handler = COMMANDS.get(args.command)
-    if handler is None:
-        print(f"sagewiz {args.command}: not available yet.", file=sys.stderr)
-        return EXIT_USAGE
     try:
-        return handler(args)
+        return COMMANDS[args.command](args)
     except (UsageError, SettingsError, StateError, LockedError, ProjectError) as exc:
         print(f"sagewiz: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -2,10 +2,28 @@
 
 from __future__ import annotations
 
-from core.aws import step_failures
-from core.steps.base import Step
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from core.aws.clients import step_failures
+from core.aws.names import INLINE_POLICY
+from core.runtime.outputs import StepOutputs
+from core.runtime.results import Block, Cell, Table, Value, fields_rows
+from core.runtime.step import Shown, Step, StepContext
+from core.steps.by_hand import aws_options
+
+if TYPE_CHECKING:
+    from core.aws.ledger import Aws, Resource
+    from core.runtime.project import Project
 
 ENDPOINT_GONE_TIMEOUT = 600.0
+
+
+@dataclass(frozen=True)
+class CleanupOutputs(StepOutputs):
+    deleted: list[str]  # resource labels, e.g. "sagemaker endpoint sagewiz-iris"
+    remaining: list[str]
+    sandbox: bool
 
 
 class CleanupStep(Step):
@@ -14,6 +32,7 @@ class CleanupStep(Step):
     group = "AWS"
     on_request = True
     asks = "before it deletes resources"
+    Outputs = CleanupOutputs
     consumes = ()
     settings = ("cleanup.everything",)
     explanation = (
@@ -30,11 +49,11 @@ class CleanupStep(Step):
               "aws ecr delete-repository --repository-name sagewiz-model --force")
 
     @step_failures("clean up the AWS resources")
-    def run(self, ctx):
+    def run(self, ctx: StepContext) -> CleanupOutputs:
         import time
 
-        from core import ledger
-        from core.errors import StepError
+        from core.aws import ledger
+        from core.runtime.errors import StepError
 
         everything = ctx.settings["cleanup.everything"]
         label = "SANDBOX: " if ctx.project.sandbox else ""
@@ -42,7 +61,7 @@ class CleanupStep(Step):
         planned = ledger.discover(ctx.project, clients, everything)
         if not planned:
             ctx.log(f"{label}Nothing sagewiz created remains in AWS.")
-            return {"deleted": [], "remaining": [], "sandbox": ctx.project.sandbox}
+            return CleanupOutputs(deleted=[], remaining=[], sandbox=ctx.project.sandbox)
         listing = "\n".join(f"  {r.label()}" for r in planned)
         ctx.log(f"{label}Will delete:\n{listing}")
         if not ctx.confirm(f"{label}Delete these {len(planned)} resources?", listing):
@@ -70,15 +89,37 @@ class CleanupStep(Step):
                             + (f"Errors: {'; '.join(problems)}. " if problems else "")
                             + "Run cleanup again, or delete them in the AWS console.")
         ctx.log(f"{label}Checked: nothing sagewiz created remains (deleted {len(deleted)}).")
-        return {"deleted": deleted, "remaining": remaining, "sandbox": ctx.project.sandbox}
+        return CleanupOutputs(deleted=deleted, remaining=remaining, sandbox=ctx.project.sandbox)
 
     @staticmethod
-    def _wait_gone(ctx, clients, resource, deadline):
+    def _wait_gone(ctx: StepContext, clients: Aws, resource: Resource, deadline: float) -> None:
         """Endpoints delete asynchronously; their configs' billing ends when the endpoint is gone."""
         import time
 
-        from core import ledger
+        from core.aws import ledger
 
         while ledger.exists(clients, resource) and time.monotonic() < deadline:
             ctx.log(f"Waiting for {resource.label()} to be deleted.")
             ctx.sleep(0.5 if ctx.project.sandbox else 10)
+
+    def values(self, project: Project, outputs: CleanupOutputs | None, known: dict[str, Any]) -> dict[str, Any]:
+        return {"everything": project.settings["cleanup.everything"]}
+
+    def by_hand(self, v: Shown) -> str:
+        a = aws_options(v)
+        text = (f"aws sagemaker delete-endpoint {a} --endpoint-name {v['endpoint']}\n"
+                f"aws sagemaker delete-endpoint-config {a} --endpoint-config-name {v['endpoint_config']}\n"
+                f"aws sagemaker delete-model {a} --model-name {v['model_name']}\n"
+                f"aws s3 rm {a} --recursive s3://{v['bucket']}/{v['prefix']}/\n")
+        optional = "" if v["everything"] else "# with cleanup.everything (or --all):\n"
+        return (text + optional +
+                f"aws ecr delete-repository {a} --repository-name {v['repository']} --force\n"
+                f"aws iam delete-role-policy {a} --role-name {v['role_name']} --policy-name {INLINE_POLICY}\n"
+                f"aws iam delete-role {a} --role-name {v['role_name']}\n"
+                f"aws sagemaker list-endpoints {a}   # check nothing billable is left")
+
+    def results(self, outputs: CleanupOutputs) -> list[Block]:
+        rows: list[list[Value]] = [[item, Cell("deleted", "ok")] for item in outputs.deleted]
+        rows += [[item, Cell("still there", "bad", strong=True)] for item in outputs.remaining]
+        return [Table(columns=["resource", "state"], rows=rows, title="resources"),
+                *fields_rows(outputs, skip={"deleted", "remaining"})]

@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from core.aws import step_failures
-from core.steps.base import Step
+from core.aws import names
+from core.aws.clients import step_failures
+from core.runtime.outputs import StepOutputs
+from core.runtime.results import Block, Cell, Line, fields_rows
+from core.runtime.step import Shown, Step, StepContext
+from core.steps.by_hand import aws_options, first
+
+if TYPE_CHECKING:
+    from core.runtime.project import Project
 
 ROLE_RETRIES = 6  # a fresh execution role can take a few seconds before SageMaker may assume it
 POLL_SECONDS = 15.0
@@ -13,11 +23,27 @@ SANDBOX_POLL_SECONDS = 0.5
 VARIANT = "AllTraffic"
 
 
+@dataclass(frozen=True)
+class DeployOutputs(StepOutputs):
+    endpoint_name: str
+    endpoint_config: str
+    model_name: str
+    bucket: str
+    model_data_url: str
+    status: str
+    region: str
+    instance_type: str
+    instance_count: int
+    cost: str
+    sandbox: bool
+
+
 class DeployStep(Step):
     id = "deploy"
     title = "Deploy to SageMaker"
     group = "AWS"
     asks = "before it creates the endpoint, which bills by the hour"
+    Outputs = DeployOutputs
     consumes = ("push", "iam", "model", "credentials")
     settings = ("deploy.endpoint", "deploy.instance_type", "deploy.instance_count", "deploy.bucket",
                 "deploy.timeout_minutes")
@@ -31,18 +57,19 @@ class DeployStep(Step):
               'aws sagemaker create-endpoint ...\naws sagemaker wait endpoint-in-service --endpoint-name sagewiz-iris')
 
     @step_failures("deploy the model to SageMaker")
-    def run(self, ctx):
-        from core import aws, names, pricing
-        from core.errors import StepError
+    def run(self, ctx: StepContext) -> DeployOutputs:
+        from core.aws import clients as aws
+        from core.aws import pricing
+        from core.runtime.errors import StepError
 
         creds, push, role = ctx.outputs("credentials"), ctx.outputs("push"), ctx.outputs("iam")
-        region, account = creds["region"], creds["account"]
+        region, account = creds.region, creds.account
         # Everything is checked before the first call.
         endpoint = names.sagemaker_name(ctx.settings["deploy.endpoint"], "endpoint")
         bucket = names.default_bucket(ctx.project, account, region)
         instance_type = pricing.check_instance_type(ctx.settings["deploy.instance_type"])
         count = ctx.settings["deploy.instance_count"]
-        image_uri = push.get("image_uri") or ""
+        image_uri = push.image_uri
         if "@sha256:" not in image_uri:
             raise StepError("The push step has no image digest (image_uri repo@sha256:...); run push again.")
         image_region = names.image_region(image_uri)
@@ -68,7 +95,7 @@ class DeployStep(Step):
         tags = names.tags(ctx.project)
         ctx.resource_intent("sagemaker_model", model_name, region=region)
         self._with_role_retry(ctx, lambda: sagemaker.create_model(
-            ModelName=model_name, ExecutionRoleArn=role["role_arn"], Tags=tags,
+            ModelName=model_name, ExecutionRoleArn=role.role_arn, Tags=tags,
             PrimaryContainer={"Image": image_uri, "ModelDataUrl": model_data_url, "Mode": "SingleModel"}),
             "sagemaker:CreateModel", f"create the SageMaker model {model_name}")
         ctx.resource_created("sagemaker_model", model_name)
@@ -94,28 +121,29 @@ class DeployStep(Step):
         ctx.resource_created("sagemaker_endpoint", endpoint, config=config_name, model=model_name)
         if previous is not None:
             self._retire(ctx, sagemaker, previous["EndpointConfigName"])
-        return {"endpoint_name": endpoint, "endpoint_config": config_name, "model_name": model_name,
-                "bucket": bucket, "model_data_url": model_data_url, "status": status, "region": region,
-                "instance_type": instance_type, "instance_count": count, "cost": cost,
-                "sandbox": ctx.project.sandbox}
+        return DeployOutputs(endpoint_name=endpoint, endpoint_config=config_name, model_name=model_name,
+                             bucket=bucket, model_data_url=model_data_url, status=status, region=region,
+                             instance_type=instance_type, instance_count=count, cost=cost,
+                             sandbox=ctx.project.sandbox)
 
     # -- pieces -----------------------------------------------------------------------------
     @staticmethod
-    def _call(fn, action, doing):
+    def _call(fn: Callable[[], Any], action: str, doing: str) -> Any:
         import botocore.exceptions
 
-        from core import aws
+        from core.aws import clients as aws
 
         try:
             return fn()
         except botocore.exceptions.ClientError as exc:
             raise aws.api_error(exc, action, doing) from None
 
-    def _update(self, ctx, sagemaker, endpoint, config_name, tags):
+    def _update(self, ctx: StepContext, sagemaker: Any, endpoint: str, config_name: str,
+                tags: list[dict[str, str]]) -> None:
         """UpdateEndpoint; the emulator lacks it (HTTP 500), so the SANDBOX replaces the endpoint instead."""
         import botocore.exceptions
 
-        from core import aws
+        from core.aws import clients as aws
 
         try:
             sagemaker.update_endpoint(EndpointName=endpoint, EndpointConfigName=config_name)
@@ -126,11 +154,11 @@ class DeployStep(Step):
             sagemaker.delete_endpoint(EndpointName=endpoint)
             sagemaker.create_endpoint(EndpointName=endpoint, EndpointConfigName=config_name, Tags=tags)
 
-    def _with_role_retry(self, ctx, fn, action, doing):
+    def _with_role_retry(self, ctx: StepContext, fn: Callable[[], Any], action: str, doing: str) -> Any:
         """IAM propagation: SageMaker says it cannot assume a role created seconds ago; retry a few times."""
         import botocore.exceptions
 
-        from core import aws
+        from core.aws import clients as aws
 
         for attempt in range(ROLE_RETRIES):
             try:
@@ -141,12 +169,12 @@ class DeployStep(Step):
                 ctx.log(f"SageMaker cannot assume the new role yet (IAM propagation); retry {attempt + 1}.")
                 ctx.sleep(5)
 
-    def _bucket(self, ctx, s3, bucket, region):
+    def _bucket(self, ctx: StepContext, s3: Any, bucket: str, region: str) -> None:
         """Create the bucket (public access blocked, encrypted) or check the existing one's region."""
         import botocore.exceptions
 
-        from core import aws
-        from core.errors import StepError
+        from core.aws import clients as aws
+        from core.runtime.errors import StepError
 
         try:
             location = s3.get_bucket_location(Bucket=bucket)["LocationConstraint"] or "us-east-1"
@@ -172,10 +200,8 @@ class DeployStep(Step):
         self._harden(ctx, s3, bucket)
         ctx.log(f"Created bucket s3://{bucket} in {region}: public access blocked, encryption on.")
 
-    def _harden(self, ctx, s3, bucket):
+    def _harden(self, ctx: StepContext, s3: Any, bucket: str) -> None:
         """Public access blocked, default encryption, sagewiz's tags: idempotent, for buckets sagewiz made."""
-        from core import names
-
         self._call(lambda: s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={
             "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
             "RestrictPublicBuckets": True}), "s3:PutBucketPublicAccessBlock", f"block public access to {bucket}")
@@ -185,16 +211,16 @@ class DeployStep(Step):
         self._call(lambda: s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": names.tags(ctx.project)}),
                    "s3:PutBucketTagging", f"tag the bucket {bucket}")
 
-    def _upload(self, ctx, s3, bucket, key):
-        from core import model_tarball
+    def _upload(self, ctx: StepContext, s3: Any, bucket: str, key: str) -> str:
+        from core.tracking import model_tarball
 
         tarball = model_tarball.build(ctx)
         url = f"s3://{bucket}/{key}"
-        ctx.resource_intent("s3_object", url, region=ctx.outputs("credentials")["region"])
+        ctx.resource_intent("s3_object", url, region=ctx.outputs("credentials").region)
         size = tarball.stat().st_size
         sent = [0]
 
-        def progress(chunk):
+        def progress(chunk: int) -> None:
             sent[0] += chunk
             ctx.progress(sent[0], size, "model.tar.gz")
 
@@ -205,25 +231,26 @@ class DeployStep(Step):
         return url
 
     @staticmethod
-    def _describe(sagemaker, endpoint):
+    def _describe(sagemaker: Any, endpoint: str) -> dict[str, Any] | None:
         import botocore.exceptions
 
         try:
-            return sagemaker.describe_endpoint(EndpointName=endpoint)
+            described: dict[str, Any] = sagemaker.describe_endpoint(EndpointName=endpoint)
+            return described
         except botocore.exceptions.ClientError as exc:
             if "could not find" in str(exc).lower():
                 return None
             raise
 
-    def _wait(self, ctx, sagemaker, logs, endpoint):
-        from core.errors import StepError
+    def _wait(self, ctx: StepContext, sagemaker: Any, logs: Any, endpoint: str) -> str:
+        from core.runtime.errors import StepError
 
         timeout = ctx.settings["deploy.timeout_minutes"] * 60
         poll = SANDBOX_POLL_SECONDS if ctx.project.sandbox else POLL_SECONDS
         started, last = time.monotonic(), None
         while True:
             described = self._describe(sagemaker, endpoint) or {"EndpointStatus": "Missing"}
-            status = described["EndpointStatus"]
+            status: str = described["EndpointStatus"]
             elapsed = time.monotonic() - started
             if status != last:
                 ctx.log(f"Endpoint {endpoint}: {status} after {elapsed:.0f} s.")
@@ -241,7 +268,7 @@ class DeployStep(Step):
             ctx.sleep(poll)
 
     @staticmethod
-    def _log_tail(logs, endpoint, lines=20):
+    def _log_tail(logs: Any, endpoint: str, lines: int = 20) -> str:
         """The last lines of the endpoint's newest CloudWatch log stream, for a failed deploy."""
         group = f"/aws/sagemaker/Endpoints/{endpoint}"
         try:
@@ -256,7 +283,7 @@ class DeployStep(Step):
         return f" Last container log lines ({group}):\n" + "\n".join(e["message"] for e in events)
 
     @staticmethod
-    def _retire(ctx, sagemaker, config_name):
+    def _retire(ctx: StepContext, sagemaker: Any, config_name: str) -> None:
         """After an update: delete the previous endpoint config (and its model, when sagewiz made both)."""
         import botocore.exceptions
 
@@ -276,15 +303,56 @@ class DeployStep(Step):
                 ctx.resource_deleted("sagemaker_model", variant["ModelName"])
         ctx.log(f"Deleted the previous endpoint configuration {config_name}.")
 
-    def verify(self, ctx, outputs):
-        from core import aws
+    def verify(self, ctx: StepContext, outputs: DeployOutputs) -> str | None:
+        from core.aws import clients as aws
 
         try:
-            described = self._describe(aws.client(ctx.project, "sagemaker", timeout=10), outputs["endpoint_name"])
+            described = self._describe(aws.client(ctx.project, "sagemaker", timeout=10), outputs.endpoint_name)
         except Exception as exc:  # verification must not crash the engine
             return str(exc)
         if described is None:
-            return f"The endpoint {outputs['endpoint_name']} no longer exists."
+            return f"The endpoint {outputs.endpoint_name} no longer exists."
         if described["EndpointStatus"] != "InService":
-            return f"The endpoint {outputs['endpoint_name']} is {described['EndpointStatus']}."
+            return f"The endpoint {outputs.endpoint_name} is {described['EndpointStatus']}."
         return None
+
+    def values(self, project: Project, outputs: DeployOutputs | None, known: dict[str, Any]) -> dict[str, Any]:
+        """The endpoint's names; its own region wins over the credentials' (it is where the endpoint lives)."""
+        s = project.settings
+        region = first(outputs.region if outputs else None, known.get("region"))
+        account = known.get("account")
+        endpoint = first(outputs.endpoint_name if outputs else None, s["deploy.endpoint"])
+        return {
+            "region": outputs.region if outputs else None,
+            "endpoint": endpoint,
+            "endpoint_config": outputs.endpoint_config if outputs else None,
+            "model_name": outputs.model_name if outputs else None,
+            "bucket": first(outputs.bucket if outputs else None,
+                            names.default_bucket(project, account, region) if account else s["deploy.bucket"]),
+            "prefix": f"sagewiz/{endpoint}",
+            "model_data_url": outputs.model_data_url if outputs else None,
+            "instance_type": s["deploy.instance_type"],
+            "instance_count": s["deploy.instance_count"],
+        }
+
+    def by_hand(self, v: Shown) -> str:
+        a = aws_options(v)
+        return (f"aws s3 mb s3://{v['bucket']} {a}\n"
+                f"tar -C model -czf model.tar.gz .   # the model directory from the image step\n"
+                f"aws s3 cp model.tar.gz {v['model_data_url']} {a}\n"
+                f"aws sagemaker create-model {a} --model-name {v['model_name']} \\\n"
+                f"  --execution-role-arn {v['role_arn']} \\\n"
+                f"  --primary-container Image={v['image_uri']},ModelDataUrl={v['model_data_url']}\n"
+                f"aws sagemaker create-endpoint-config {a} --endpoint-config-name {v['endpoint_config']} \\\n"
+                f"  --production-variants VariantName=AllTraffic,ModelName={v['model_name']},"
+                f"InstanceType={v['instance_type']},InitialInstanceCount={v['instance_count']}\n"
+                f"aws sagemaker create-endpoint {a} --endpoint-name {v['endpoint']} "
+                f"--endpoint-config-name {v['endpoint_config']}\n"
+                f"aws sagemaker wait endpoint-in-service {a} --endpoint-name {v['endpoint']}")
+
+    def results(self, outputs: DeployOutputs) -> list[Block]:
+        shown = ["endpoint_config", "model_name", "bucket", "model_data_url", "region"]
+        head = Line(["endpoint ", Cell(outputs.endpoint_name, strong=True), "  status ",
+                     Cell(outputs.status, "ok" if outputs.status == "InService" else "warn", strong=True)])
+        return [head, *fields_rows(outputs, shown),
+                *fields_rows(outputs, skip={*shown, "endpoint_name", "status"})]

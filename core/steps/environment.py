@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import shlex
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.errors import StepError
-from core.steps.base import Step, StepContext
+from core.runtime.errors import StepError
+from core.runtime.outputs import StepOutputs
+from core.runtime.step import Shown, Step, StepContext
 
 MIN_PYTHON = (3, 10)
 # Distribution name -> minimum version (kept in line with pyproject.toml's dependencies).
@@ -48,10 +50,19 @@ def install_command(packages: list[dict[str, Any]]) -> str:
     return f"{shlex.quote(sys.executable)} -m pip install --upgrade {specs}"
 
 
+@dataclass(frozen=True)
+class EnvironmentOutputs(StepOutputs):
+    python_version: str
+    python_executable: str
+    env: dict[str, str]  # active_env()
+    packages: list[dict[str, Any]]  # package_status() of each required package
+
+
 class EnvironmentStep(Step):
     id = "environment"
     title = "Environment"
     group = "Local"
+    Outputs = EnvironmentOutputs
     consumes = ()
     explanation = (
         'Checks the Python you run sagewiz with: its version (3.10 or newer), whether a virtualenv or conda '
@@ -62,7 +73,7 @@ class EnvironmentStep(Step):
     )
     manual = 'python -m venv .venv && . .venv/bin/activate\npip install mlflow pandas scikit-learn boto3 docker keyring'
 
-    def run(self, ctx: StepContext) -> dict[str, Any]:
+    def run(self, ctx: StepContext) -> EnvironmentOutputs:
         python = ".".join(map(str, sys.version_info[:3]))
         if sys.version_info < MIN_PYTHON:
             raise StepError(f"sagewiz runs on Python {python}, but needs {'.'.join(map(str, MIN_PYTHON))} or newer "
@@ -85,4 +96,14 @@ class EnvironmentStep(Step):
             names = ", ".join(f"{p['name']} ({'missing' if p['installed'] is None else p['installed']})" for p in bad)
             raise StepError(f"Some packages the wizard needs are missing or too old: {names}. Install them (the "
                             f"tutorial's Step 2) with: {install_command(bad)}")
-        return {"python_version": python, "python_executable": sys.executable, "env": env, "packages": packages}
+        return EnvironmentOutputs(python_version=python, python_executable=sys.executable, env=env, packages=packages)
+
+    def by_hand(self, v: Shown) -> str:
+        """A venv with the chosen model's own pins of the packages that matter for loading it."""
+        pins = " ".join(r for r in v.get("requirements") or [] if r.split("=")[0].strip() in
+                        ("mlflow", "scikit-learn", "pandas", "cloudpickle", "skops")) or "mlflow scikit-learn pandas"
+        python = v.get("python_minor") or "3.11"
+        return (f"python{python} -m venv .venv          # the tutorial used conda with python 3.6\n"
+                ". .venv/bin/activate\n"
+                f"pip install {pins} boto3 docker\n"
+                "python -c 'import mlflow, sklearn; print(mlflow.__version__, sklearn.__version__)'")

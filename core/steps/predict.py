@@ -2,14 +2,35 @@
 
 from __future__ import annotations
 
-from core.aws import step_failures
-from core.steps.base import Step
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from core.aws.clients import step_failures
+from core.runtime.outputs import StepOutputs
+from core.runtime.results import Block, Cell, Line, fields_rows
+from core.runtime.step import Shown, Step, StepContext
+from core.steps.by_hand import request_body
+from core.tracking import scoring
+
+if TYPE_CHECKING:
+    from core.aws.clients import Resolved
+
+
+@dataclass(frozen=True)
+class PredictOutputs(StepOutputs):
+    status: str
+    rows: list[Any]  # the rows sent, in `columns` order
+    columns: list[str]
+    predictions: list[Any]  # the endpoint's
+    local_predictions: list[Any]  # the local model's for the same rows; empty when it could not be loaded
+    sandbox: bool
 
 
 class PredictStep(Step):
     id = "predict"
     title = "Query the endpoint"
     group = "AWS"
+    Outputs = PredictOutputs
     consumes = ("deploy", "model", "push")
     settings = ("predict.input",)
     explanation = (
@@ -23,15 +44,13 @@ class PredictStep(Step):
               "--body fileb://payload.json out.json")
 
     @step_failures("query the endpoint")
-    def run(self, ctx):
-        from core import aws, predict_input, scoring
-        from core.errors import StepError
+    def run(self, ctx: StepContext) -> PredictOutputs:
+        from core.aws import clients as aws
+        from core.runtime.errors import StepError
+        from core.tracking import predict_input
 
-        deploy, model = ctx.outputs("deploy"), ctx.outputs("model")
-        endpoint = deploy.get("endpoint_name")
-        if not endpoint:
-            raise StepError("No endpoint is deployed yet; run the deploy step first.")
-        columns = (model.get("input_example") or {}).get("columns") or []
+        endpoint = ctx.outputs("deploy").endpoint_name
+        columns = (ctx.outputs("model").input_example or {}).get("columns") or []
         if not columns:
             raise StepError("The model step recorded no input columns; run the model step again.")
         source = ctx.settings["predict.input"]
@@ -50,15 +69,16 @@ class PredictStep(Step):
         local = self._local(ctx, columns, rows)
         for number, row in enumerate(rows):
             mine = f" (local model: {local[number]})" if local else ""
-            ctx.log(f"{dict(zip(columns, row))} -> {predicted[number] if number < len(predicted) else '?'}{mine}")
-        return {"status": status, "rows": rows, "columns": columns, "predictions": predicted,
-                "local_predictions": local, "sandbox": ctx.project.sandbox}
+            answer = predicted[number] if number < len(predicted) else "?"
+            ctx.log(f"{dict(zip(columns, row, strict=False))} -> {answer}{mine}")
+        return PredictOutputs(status=status, rows=rows, columns=columns, predictions=predicted,
+                              local_predictions=local, sandbox=ctx.project.sandbox)
 
     @staticmethod
-    def _invoke(ctx, resolved, endpoint, body: bytes, content_type: str) -> str:
+    def _invoke(ctx: StepContext, resolved: Resolved, endpoint: str, body: bytes, content_type: str) -> str:
         import botocore.exceptions
 
-        from core import aws
+        from core.aws import clients as aws
 
         runtime = aws.client(ctx.project, "sagemaker-runtime", resolved=resolved)
         try:
@@ -66,28 +86,43 @@ class PredictStep(Step):
                                              Accept="application/json", Body=body)
         except botocore.exceptions.ClientError as exc:
             raise aws.api_error(exc, "sagemaker:InvokeEndpoint", f"invoke the endpoint {endpoint}") from None
-        return answer["Body"].read().decode("utf-8", "replace")
+        text: str = answer["Body"].read().decode("utf-8", "replace")
+        return text
 
     @staticmethod
-    def _sandbox_invoke(ctx, body: bytes, content_type: str) -> list:
+    def _sandbox_invoke(ctx: StepContext, body: bytes, content_type: str) -> list[Any]:
         """The same request, sent to the pushed image running locally (the emulator's runtime is canned)."""
-        from core import scoring
-        from core.serving_container import host_port, serve
+        from core.container.serving import host_port, serve
 
         push = ctx.outputs("push")
-        image = push.get("pull_uri") or push.get("image_uri")
+        image = push.pull_uri or push.image_uri
         ctx.log(f"SANDBOX: sending the request to {image} running locally, as SageMaker would run it.")
         with serve(image, port=host_port(), on_log=lambda line: ctx.log(line, source="container"),
                    cancel=ctx.cancel, timeout=ctx.settings["smoke.ping_timeout"]) as base_url:
             return scoring.invoke(base_url, body, content_type)
 
     @staticmethod
-    def _local(ctx, columns, rows):
+    def _local(ctx: StepContext, columns: list[str], rows: list[list[Any]]) -> list[Any]:
         """The local model's predictions for the same rows; empty (with a warning) when it cannot be loaded."""
-        from core.steps.model import own_predictions
+        from core.tracking.chosen_model import own_predictions
 
         try:
             return own_predictions(ctx, columns, rows)
         except Exception as exc:  # a comparison aid: the endpoint's answer stands without it
             ctx.log(f"The local model could not be loaded for comparison ({exc}).", "warn")
             return []
+
+    def by_hand(self, v: Shown) -> str:
+        return ("import boto3, json\n"
+                f"sm = boto3.client(\"sagemaker\", region_name=\"{v['region']}\")\n"
+                f"print(sm.describe_endpoint(EndpointName=\"{v['endpoint']}\")[\"EndpointStatus\"])\n"
+                f"runtime = boto3.client(\"sagemaker-runtime\", region_name=\"{v['region']}\")\n"
+                f"answer = runtime.invoke_endpoint(EndpointName=\"{v['endpoint']}\", "
+                "ContentType=\"application/json\",\n"
+                f"                                 Body=json.dumps({request_body(v)}))\n"
+                "print(json.loads(answer[\"Body\"].read()))   # MLflow 2+ wants dataframe_split, not pandas-split")
+
+    def results(self, outputs: PredictOutputs) -> list[Block]:
+        return [Line(["endpoint status ", Cell(outputs.status, strong=True)]),
+                scoring.predictions_table(outputs.predictions, outputs.local_predictions, "endpoint"),
+                *fields_rows(outputs, skip={"status", "predictions", "local_predictions"})]

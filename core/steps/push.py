@@ -6,11 +6,19 @@ import base64
 import json
 import time
 import urllib.parse
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from core.aws import step_failures
-from core.errors import StepError
-from core.steps.base import Step, StepContext
+from core.aws.clients import step_failures
+from core.container.checks import docker_engine
+from core.runtime.errors import StepError
+from core.runtime.outputs import StepOutputs
+from core.runtime.results import Block, fields_rows
+from core.runtime.step import Shown, Step, StepContext
+from core.steps.by_hand import aws_options, first, local_image
+
+if TYPE_CHECKING:
+    from core.runtime.project import Project
 
 DOCKER_V2 = "application/vnd.docker.distribution.manifest.v2+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -34,31 +42,48 @@ def refuse_index(media_type: str) -> None:
                         "`--provenance=false --platform linux/amd64` under buildx, and push again.")
 
 
+@dataclass(frozen=True)
+class PushOutputs(StepOutputs):
+    repository_uri: str
+    image_uri: str  # by digest: what SageMaker pulls
+    digest: str
+    registry: str
+    pull_uri: str  # by digest from the registry pushed to (the local one in the sandbox)
+    tag: str
+    media_type: str
+    region: str
+    sandbox: bool
+
+
 class PushStep(Step):
     id = "push"
     title = "Push the image to ECR"
     group = "Container"
-    consumes = ('image', 'credentials')
-    requires = ("docker",)
+    consumes = ("image",)
+    reads = ("credentials",)  # the account pushed to; push resolves the credentials itself
+    requires = (docker_engine,)
     settings = ("image.repository", "aws.region")
     explanation = (
         'Creates the ECR repository if needed and pushes the image there with per-layer progress, then checks '
         'the pushed digest. The tutorial does this inside build-and-push-container with the aws CLI; sagewiz '
         'gets the registry token through boto3, so no password appears on a command line. '
     )
-    manual = 'aws ecr create-repository --repository-name sagewiz-model\naws ecr get-login-password | docker login --username AWS --password-stdin <account>.dkr.ecr.<region>.amazonaws.com\ndocker push <account>.dkr.ecr.<region>.amazonaws.com/sagewiz-model:<tag>'
+    manual = ('aws ecr create-repository --repository-name sagewiz-model\n'
+              'aws ecr get-login-password | docker login --username AWS --password-stdin '
+              '<account>.dkr.ecr.<region>.amazonaws.com\n'
+              'docker push <account>.dkr.ecr.<region>.amazonaws.com/sagewiz-model:<tag>')
+    Outputs = PushOutputs
 
     @step_failures("push the image to ECR")
-    def run(self, ctx: StepContext) -> dict[str, Any]:
-        from core import aws, docker_api
+    def run(self, ctx: StepContext) -> PushOutputs:
+        from core.aws import clients as aws
+        from core.container import docker_api
 
         image = ctx.outputs("image")
-        if not image.get("image_id"):
-            raise StepError("There is no image to push yet: run the image step first.")
         api = docker_api.client()
-        info = docker_api.image_info(api, image["image_id"])
+        info = docker_api.image_info(api, image.image_id)
         if info is None:
-            raise StepError(f"The image {image.get('tag')} is no longer on this Docker engine; run the image step "
+            raise StepError(f"The image {image.tag} is no longer on this Docker engine; run the image step "
                             "again.")
         refuse_unservable(info)
         ecr = aws.client(ctx.project, "ecr")
@@ -66,8 +91,8 @@ class PushStep(Step):
         repository = self._ensure_repository(ctx, ecr, name)
         registry, auth = self._login(ctx, ecr)
         target = f"{registry}/{name}"
-        tag = image["tag"].rsplit(":", 1)[-1]
-        api.tag(image["image_id"], target, tag)
+        tag = image.tag.rsplit(":", 1)[-1]
+        api.tag(image.image_id, target, tag)
         ctx.resource_intent("ecr_image", f"{name}:{tag}", repository=name, region=ecr.meta.region_name)
         digest = self._push(ctx, api, target, tag, auth)
         if ctx.project.sandbox:
@@ -76,44 +101,67 @@ class PushStep(Step):
         ctx.resource_created("ecr_image", f"{name}:{tag}", digest=digest)
         uri = repository["repositoryUri"]
         ctx.log(f"Pushed {uri}@{digest} ({media_type}).")
-        return {"repository_uri": uri, "image_uri": f"{uri}@{digest}", "digest": digest, "registry": registry,
-                "pull_uri": f"{target}@{digest}", "tag": tag, "media_type": media_type,
-                "region": ecr.meta.region_name, "sandbox": ctx.project.sandbox}
+        return PushOutputs(repository_uri=uri, image_uri=f"{uri}@{digest}", digest=digest, registry=registry,
+                           pull_uri=f"{target}@{digest}", tag=tag, media_type=media_type,
+                           region=ecr.meta.region_name, sandbox=ctx.project.sandbox)
 
-    def verify(self, ctx: StepContext, outputs: dict[str, Any]) -> str | None:
-        from core import aws
+    def verify(self, ctx: StepContext, outputs: PushOutputs) -> str | None:
+        from core.aws import clients as aws
 
-        name = outputs.get("repository_uri", "").split("/", 1)[-1]
+        name = outputs.repository_uri.split("/", 1)[-1]
         try:
             aws.client(ctx.project, "ecr").describe_images(repositoryName=name,
-                                                           imageIds=[{"imageDigest": outputs["digest"]}])
+                                                           imageIds=[{"imageDigest": outputs.digest}])
         except Exception as exc:
-            return f"The image {outputs.get('image_uri')} is no longer in ECR ({exc}); push it again."
+            return f"The image {outputs.image_uri} is no longer in ECR ({exc}); push it again."
         return None
 
-    def _ensure_repository(self, ctx: StepContext, ecr, name: str) -> dict[str, Any]:
+    def values(self, project: Project, outputs: PushOutputs | None, known: dict[str, Any]) -> dict[str, Any]:
+        """Where the image is in ECR; before the push, the repository's URI once the account is known."""
+        account, region = known.get("account"), known.get("region")
+        expected = (f"{account}.dkr.ecr.{region}.amazonaws.com/{project.settings['image.repository']}"
+                    if account else None)
+        return {
+            "repository_uri": first(outputs.repository_uri if outputs else None, expected),
+            "image_uri": outputs.image_uri if outputs else None,
+        }
+
+    def by_hand(self, v: Shown) -> str:
+        repo, registry, aws = v["repository"], str(v["repository_uri"]).split("/", 1)[0], aws_options(v)
+        return (f"aws ecr create-repository {aws} --repository-name {repo}   # once\n"
+                f"aws ecr get-login-password {aws} | docker login --username AWS --password-stdin {registry}\n"
+                f"docker tag {local_image(v)} {v['repository_uri']}:latest\n"
+                f"docker push {v['repository_uri']}:latest\n"
+                f"# pushed as {v['image_uri']}")
+
+    def results(self, outputs: PushOutputs) -> list[Block]:
+        shown = ["image_uri", "repository_uri", "digest", "registry"]
+        return [*fields_rows(outputs, shown, "pushed image"), *fields_rows(outputs, skip=set(shown))]
+
+    def _ensure_repository(self, ctx: StepContext, ecr: Any, name: str) -> dict[str, Any]:
         try:
-            found = ecr.describe_repositories(repositoryNames=[name])["repositories"][0]
+            found: dict[str, Any] = ecr.describe_repositories(repositoryNames=[name])["repositories"][0]
             ctx.log(f"ECR repository {name} exists: {found['repositoryUri']}.")
             return found
         except ecr.exceptions.RepositoryNotFoundException:
             pass
         ctx.resource_intent("ecr_repository", name, region=ecr.meta.region_name)
-        created = ecr.create_repository(repositoryName=name, imageScanningConfiguration={"scanOnPush": True},
-                                        imageTagMutability="MUTABLE", tags=TAGS)["repository"]
+        created: dict[str, Any] = ecr.create_repository(
+            repositoryName=name, imageScanningConfiguration={"scanOnPush": True}, imageTagMutability="MUTABLE",
+            tags=TAGS)["repository"]
         ctx.resource_created("ecr_repository", name, arn=created["repositoryArn"], uri=created["repositoryUri"])
         ctx.log(f"Created the ECR repository {name} (scan on push): {created['repositoryUri']}.")
         return created
 
-    def _login(self, ctx: StepContext, ecr) -> tuple[str, dict | None]:
+    def _login(self, ctx: StepContext, ecr: Any) -> tuple[str, dict[str, str] | None]:
         """The registry to push to and its credentials, from ECR's token (kept in memory, never in argv)."""
-        from core.redact import redactor
+        from core.runtime.redact import redactor
 
         data = ecr.get_authorization_token()["authorizationData"][0]
         user, _, password = base64.b64decode(data["authorizationToken"]).decode().partition(":")
         redactor.register(password)
         if ctx.project.sandbox:
-            from core import sandbox
+            from core.aws import sandbox
 
             registry = sandbox.ensure(ctx.project).registry
             ctx.log(f"SANDBOX: pushing to the local registry {registry} instead of "
@@ -121,9 +169,9 @@ class PushStep(Step):
             return registry, None
         return urllib.parse.urlparse(data["proxyEndpoint"]).netloc, {"username": user, "password": password}
 
-    def _push(self, ctx: StepContext, api, target: str, tag: str, auth: dict | None) -> str:
+    def _push(self, ctx: StepContext, api: Any, target: str, tag: str, auth: dict[str, str] | None) -> str:
         """Push with per-layer progress; the digest the registry reports."""
-        from core import docker_api
+        from core.container import docker_api
 
         current: dict[str, int] = {}
         total: dict[str, int] = {}
@@ -160,7 +208,8 @@ class PushStep(Step):
         ctx.progress(1, 1, "pushed")
         return digest
 
-    def _register_in_emulator(self, ctx: StepContext, ecr, registry: str, name: str, tag: str, digest: str) -> None:
+    def _register_in_emulator(self, ctx: StepContext, ecr: Any, registry: str, name: str, tag: str,
+                              digest: str) -> None:
         """SANDBOX: give the emulator's ECR the manifest the local registry holds, so describe_images sees it."""
         import urllib.request
 
@@ -177,7 +226,7 @@ class PushStep(Step):
             return
         ctx.log(f"SANDBOX: registered {name}@{digest} in the emulator's ECR.")
 
-    def _verify(self, ctx: StepContext, ecr, name: str, digest: str) -> str:
+    def _verify(self, ctx: StepContext, ecr: Any, name: str, digest: str) -> str:
         """ECR describe_images must know the digest; an index is refused. The manifest's media type."""
         try:
             details = ecr.describe_images(repositoryName=name, imageIds=[{"imageDigest": digest}])["imageDetails"]
@@ -186,7 +235,7 @@ class PushStep(Step):
         if not details:
             raise StepError(f"ECR does not list {name}@{digest} after the push; run the step again, and if it "
                             "persists check the repository in the ECR console.")
-        media_type = details[0].get("imageManifestMediaType", DOCKER_V2)
+        media_type: str = details[0].get("imageManifestMediaType", DOCKER_V2)
         refuse_index(media_type)
         ctx.log(f"ECR lists {name}@{digest}, {details[0].get('imageSizeInBytes', 0) / 1e6:.0f} MB.")
         return media_type

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from core.errors import StepError
+from core.runtime.errors import StepError
 from tests.plugins.aws_fixtures import run_step_directly
 
 pytestmark = pytest.mark.integration
 
 
 def _remaining(project):
-    from core import aws
+    from core.aws import clients as aws
 
     sm, s3 = aws.client(project, "sagemaker"), aws.client(project, "s3")
     return (sm.list_endpoints()["Endpoints"] + sm.list_endpoint_configs()["EndpointConfigs"]
@@ -19,7 +19,7 @@ def _remaining(project):
 
 
 def test_cleanup_deletes_all_then_is_idempotent(deployable, step_ctx, recorder):  # noqa: F811
-    from core import aws
+    from core.aws import clients as aws
 
     run_step_directly(step_ctx, "deploy")
     aws.client(deployable, "ecr").create_repository(repositoryName="sagewiz-model")
@@ -36,7 +36,7 @@ def test_cleanup_deletes_all_then_is_idempotent(deployable, step_ctx, recorder):
     assert out["deleted"] == ["ecr repository sagewiz-model", "iam role sagewiz-sagemaker-execution"]
     assert aws.client(deployable, "ecr").describe_repositories()["repositories"] == []
     again = run_step_directly(step_ctx, "cleanup")
-    assert again["remaining"] == [] and any("Nothing sagewiz created remains" in l for l in recorder.lines())
+    assert again["remaining"] == [] and any("Nothing sagewiz created remains" in line for line in recorder.lines())
 
 
 def test_cleanup_from_a_partial_ledger(deployable, step_ctx):  # noqa: F811
@@ -58,7 +58,8 @@ def test_cleanup_declined_deletes_nothing(deployable, step_ctx):  # noqa: F811
 
 def test_cleanup_aborts_a_cut_short_upload_and_keeps_a_bucket_it_did_not_make(deployable, step_ctx):  # noqa: F811
     """The user's own bucket (deploy.bucket): sagewiz's objects and unfinished uploads go, the bucket stays."""
-    from core import aws, names
+    from core.aws import clients as aws
+    from core.aws import names
 
     s3 = aws.client(deployable, "s3")
     s3.create_bucket(Bucket="users-own-models")

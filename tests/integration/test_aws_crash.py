@@ -14,8 +14,9 @@ import time
 
 import pytest
 
-from core.proc import pid_alive
+from core.runtime.proc import pid_alive
 from tests.plugins.aws_fixtures import moto_reset, sandbox_client
+from tests.plugins.outputs import outputs_of
 from tests.plugins.pipeline_fixtures import live_resources, read_state, sagewiz_argv, wizard_env
 
 pytestmark = pytest.mark.integration
@@ -28,7 +29,7 @@ DONE_BEFORE = ("environment", "preflight", "tracking", "train", "model", "image"
 def crashable(project_dir, moto_url, tmp_path):
     """A project whose steps up to push are done: a model directory (large enough that packing it takes a
     second) and an image by digest in the emulator's ECR; credentials, iam and deploy are pending."""
-    from core.project import Project
+    from core.runtime.project import Project
 
     moto_reset(moto_url)
     (project_dir / "sagewiz.toml").write_text(
@@ -45,9 +46,9 @@ def crashable(project_dir, moto_url, tmp_path):
     image = ecr.put_image(repositoryName="sagewiz-model", imageManifest=json.dumps(manifest), imageTag="v1")["image"]
     digest = image["imageId"]["imageDigest"]
     outputs = {
-        "model": {"run_id": "r1", "model_uri": str(model_dir), "tracking_uri": "", "flavor": "sklearn"},
-        "push": {"repository_uri": repository["repositoryUri"], "digest": digest, "registry": "",
-                 "image_uri": f"{repository['repositoryUri']}@{digest}"},
+        "model": outputs_of("model", run_id="r1", model_uri=str(model_dir), flavor="sklearn"),
+        "push": outputs_of("push", repository_uri=repository["repositoryUri"], digest=digest,
+                           image_uri=f"{repository['repositoryUri']}@{digest}"),
     }
     with Project(project_dir).open() as project:
         for step in DONE_BEFORE:

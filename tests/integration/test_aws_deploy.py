@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from core.errors import StepError
-from core.steps import get
+from core.runtime.errors import StepError
+from core.steps import STEPS
 from tests.plugins.aws_fixtures import run_step_directly
+from tests.plugins.outputs import outputs_of
 
 pytestmark = pytest.mark.integration
 
 
 def test_deploy_creates_everything_and_ledger_confirms_it(deployable, step_ctx):
-    from core import aws
+    from core.aws import clients as aws
 
     questions = []
     out = run_step_directly(step_ctx, "deploy", lambda q, d: questions.append((q, d)) or True)
@@ -36,11 +37,12 @@ def test_deploy_creates_everything_and_ledger_confirms_it(deployable, step_ctx):
                       ("sagemaker_endpoint_config", out["endpoint_config"]),
                       ("sagemaker_endpoint", "sagewiz-iris")):
         assert statuses[(kind, rid)] == "created"
-    assert get("deploy").verify(step_ctx("deploy"), out) is None
+    assert STEPS.get("deploy").verify(step_ctx("deploy"), STEPS.outputs(deployable, "deploy")) is None
 
 
 def test_redeploy_updates_the_endpoint_and_deletes_the_old_config(deployable, step_ctx, monkeypatch):
-    from core import aws, names
+    from core.aws import clients as aws
+    from core.aws import names
 
     first = run_step_directly(step_ctx, "deploy")
     monkeypatch.setattr(names.time, "time", lambda: 4102444800.0)  # a later stamp: new names
@@ -57,7 +59,7 @@ def test_redeploy_updates_the_endpoint_and_deletes_the_old_config(deployable, st
     ("deploy.bucket", "Bad_Bucket", "not valid for S3"),
 ])
 def test_invalid_settings_are_rejected_before_any_call(deployable, step_ctx, key, value, message, monkeypatch):
-    from core import aws
+    from core.aws import clients as aws
 
     deployable.settings._values[key] = value  # as if the file had been edited past validation
     monkeypatch.setattr(aws, "resolve", lambda project: pytest.fail("an AWS call was prepared"))
@@ -66,7 +68,7 @@ def test_invalid_settings_are_rejected_before_any_call(deployable, step_ctx, key
 
 
 def test_invalid_endpoint_name_is_rejected(deployable, step_ctx):
-    from core import aws
+    from core.aws import clients as aws
 
     deployable.settings._values["deploy.endpoint"] = "-bad_name"
     with pytest.raises(StepError, match="not valid for SageMaker"):
@@ -75,14 +77,14 @@ def test_invalid_endpoint_name_is_rejected(deployable, step_ctx):
 
 
 def test_image_in_another_region_is_refused(deployable, step_ctx):
-    deployable.state.update_record("push", outputs={
-        "image_uri": f"123456789012.dkr.ecr.eu-west-1.amazonaws.com/sagewiz-model@sha256:{'b' * 64}"})
+    deployable.state.update_record("push", outputs=outputs_of(
+        "push", image_uri=f"123456789012.dkr.ecr.eu-west-1.amazonaws.com/sagewiz-model@sha256:{'b' * 64}"))
     with pytest.raises(StepError, match="eu-west-1 but the endpoint would be in us-east-1"):
         run_step_directly(step_ctx, "deploy")
 
 
 def test_bucket_in_another_region_is_refused(deployable, step_ctx):
-    from core import aws
+    from core.aws import clients as aws
 
     aws.client(deployable, "s3").create_bucket(Bucket="elsewhere-bucket",
                                                CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})

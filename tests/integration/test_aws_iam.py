@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from core.steps import get
+from core.steps import STEPS
 from tests.plugins.aws_fixtures import run_step_directly
 
 pytestmark = pytest.mark.integration
@@ -21,7 +21,7 @@ def test_credentials_reports_the_sandbox_identity(step_ctx, recorder):
 
 
 def test_iam_creates_least_privilege_role_then_reuses_it(step_ctx, sandbox_project, recorder):
-    from core import aws
+    from core.aws import clients as aws
 
     run_step_directly(step_ctx, "credentials")
     questions = []
@@ -32,7 +32,8 @@ def test_iam_creates_least_privilege_role_then_reuses_it(step_ctx, sandbox_proje
     iam = aws.client(sandbox_project, "iam")
     policy = iam.get_role_policy(RoleName="sagewiz-sagemaker-execution", PolicyName="sagewiz-execution")
     resources = json.dumps(policy["PolicyDocument"])
-    assert "repository/sagewiz-model" in resources and "sagewiz-123456789012-us-east-1/sagewiz/sagewiz-iris/*" in resources
+    assert "repository/sagewiz-model" in resources
+    assert "sagewiz-123456789012-us-east-1/sagewiz/sagewiz-iris/*" in resources
     assert '"Resource": "*"' not in resources.replace('"ecr:GetAuthorizationToken", "Resource": "*"', "") \
         .replace('"cloudwatch:PutMetricData", "Resource": "*"', "")
     trust = iam.get_role(RoleName="sagewiz-sagemaker-execution")["Role"]["AssumeRolePolicyDocument"]
@@ -42,11 +43,11 @@ def test_iam_creates_least_privilege_role_then_reuses_it(step_ctx, sandbox_proje
 
     again = run_step_directly(step_ctx, "iam")
     assert again["role_arn"] == outputs["role_arn"] and not again["created"]
-    assert get("iam").verify(step_ctx("iam"), again) is None
+    assert STEPS.get("iam").verify(step_ctx("iam"), STEPS.outputs(sandbox_project, "iam")) is None
 
 
 def test_iam_managed_policy_attaches_sagemaker_full_access(step_ctx, sandbox_project):
-    from core import aws
+    from core.aws import clients as aws
 
     run_step_directly(step_ctx, "credentials")
     sandbox_project.settings.set("iam.policy", "managed")
@@ -56,7 +57,7 @@ def test_iam_managed_policy_attaches_sagemaker_full_access(step_ctx, sandbox_pro
 
 
 def test_iam_declined_creates_nothing(step_ctx, sandbox_project):
-    from core.errors import StepError
+    from core.runtime.errors import StepError
 
     run_step_directly(step_ctx, "credentials")
     with pytest.raises(StepError, match="declined"):

@@ -9,9 +9,9 @@ import json
 
 import pytest
 
-from core.errors import StepError
-from tests.plugins.aws_fixtures import run_step_directly
-from tests.plugins.aws_fixtures import point_at, sandbox_client, start_moto, stop_moto
+from core.runtime.errors import StepError
+from tests.plugins.aws_fixtures import point_at, run_step_directly, sandbox_client, start_moto, stop_moto
+from tests.plugins.outputs import outputs_of
 
 pytestmark = pytest.mark.integration
 
@@ -80,10 +80,11 @@ def test_deploy_without_create_model_names_the_permission(as_user, step_ctx_for,
     model_dir = tmp_path / "model"
     model_dir.mkdir()
     (model_dir / "MLmodel").write_text("flavors:\n  python_function: {}\n")
-    project.state.update_record("model", status="done", outputs={"model_uri": str(model_dir), "tracking_uri": ""})
-    project.state.update_record("iam", status="done", outputs={"role_arn": enforcing_moto[2]})
-    project.state.update_record("push", status="done", outputs={
-        "image_uri": f"123456789012.dkr.ecr.us-east-1.amazonaws.com/sagewiz-model@sha256:{'a' * 64}"})
+    project.state.update_record("model", status="done", outputs=outputs_of(
+        "model", model_uri=str(model_dir), tracking_uri=""))
+    project.state.update_record("iam", status="done", outputs=outputs_of("iam", role_arn=enforcing_moto[2]))
+    project.state.update_record("push", status="done", outputs=outputs_of(
+        "push", image_uri=f"123456789012.dkr.ecr.us-east-1.amazonaws.com/sagewiz-model@sha256:{'a' * 64}"))
     with pytest.raises(StepError) as failure:
         run_step_directly(step_ctx, "deploy")
     message = str(failure.value)

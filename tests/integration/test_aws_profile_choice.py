@@ -20,7 +20,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def two_identities(moto_url, project_dir, tmp_path):
     """(env, pairs): a profile `dev` holding profile-user's key, keyring-user's key in the keyring."""
-    from core import aws_keys
+    from core.aws import keys as aws_keys
 
     require_test_keyring()
     moto_reset(moto_url)

@@ -30,8 +30,8 @@ def _run_credentials(project_dir, env) -> subprocess.CompletedProcess:
 @pytest.fixture
 def empty_keyring():
     """No sagewiz key pair in the keyring this test session can see (or no keyring at all)."""
-    from core import aws_keys
-    from core.secrets import SecretsUnavailable
+    from core.aws import keys as aws_keys
+    from core.runtime.secrets import SecretsUnavailable
     from tests.conftest import unavailable
 
     try:

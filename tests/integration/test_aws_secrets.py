@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.plugins.outputs import outputs_of
+
 pytestmark = pytest.mark.integration
 
 # A long-term pair in the parent's environment, distinctive enough to grep for.
@@ -34,7 +36,7 @@ def _proc_strings(pid: int) -> tuple[list[str], dict[str, str]]:
 
 
 def test_child_env_gives_working_session_credentials_never_the_key(aws_project, monkeypatch, moto_url):
-    from core import aws
+    from core.aws import clients as aws
 
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", ENV_KEY_ID)
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", ENV_SECRET)
@@ -60,10 +62,11 @@ def test_child_env_gives_working_session_credentials_never_the_key(aws_project, 
 
 def test_secret_never_reaches_state_logs_settings_or_the_emulator(aws_project, keyring_pair, moto_server, tmp_path):
     """credentials -> iam -> deploy with a keyring pair; then every file of the project is searched."""
-    from core.engine import Engine
-    from core.events import EventBus, LogLine
-    from core.redact import redactor
-    from core.settings import save_settings
+    from core.runtime.engine import Engine
+    from core.runtime.events import EventBus, LogLine
+    from core.runtime.redact import redactor
+    from core.runtime.settings import save_settings
+    from core.steps import STEPS
 
     key_id, secret = keyring_pair
     model_dir = tmp_path / "model"
@@ -71,16 +74,16 @@ def test_secret_never_reaches_state_logs_settings_or_the_emulator(aws_project, k
     (model_dir / "MLmodel").write_text("flavors:\n  python_function: {}\n")
     (model_dir / "model.pkl").write_bytes(b"\0" * 1000)
     state = aws_project.state
-    state.update_record("model", status="done", outputs={"model_uri": str(model_dir), "tracking_uri": ""})
-    state.update_record("push", status="done", outputs={
-        "image_uri": f"123456789012.dkr.ecr.us-east-1.amazonaws.com/sagewiz-model@sha256:{'a' * 64}"})
+    state.update_record("model", status="done", outputs=outputs_of("model", model_uri=str(model_dir), tracking_uri=""))
+    state.update_record("push", status="done", outputs=outputs_of(
+        "push", image_uri=f"123456789012.dkr.ecr.us-east-1.amazonaws.com/sagewiz-model@sha256:{'a' * 64}"))
     aws_project.settings.set("deploy.endpoint", "leak-check")
     save_settings(aws_project.root, aws_project.settings)  # the settings file is searched too
 
     lines = []
     bus = EventBus(redactor)
     bus.subscribe(lambda event: isinstance(event, LogLine) and lines.append(event.text))
-    engine = Engine(aws_project, bus, confirm=lambda question, details: True)
+    engine = Engine(STEPS, aws_project, bus, confirm=lambda question, details: True)
     assert engine.run("credentials", "iam") and engine.run_step("deploy"), [
         (s, state.record(s)["error"]) for s in ("credentials", "iam", "deploy")]
     credentials = state.outputs("credentials")

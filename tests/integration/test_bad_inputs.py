@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -9,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from core.state import StateStore
+from core.runtime.state import StateStore
+from tests.plugins.outputs import outputs_of
 
 pytestmark = pytest.mark.integration
 
@@ -67,8 +69,8 @@ CASES = [
 def seed(project_dir: Path) -> None:
     """Done steps and a live ledger entry, so 'unchanged' means something."""
     store = StateStore(project_dir / ".sagewiz" / "state.json")
-    store.update_record("environment", status="done", outputs={"python": "3.11"})
-    store.update_record("train", status="done", outputs={"run_id": "a" * 32})
+    store.update_record("environment", status="done", outputs=outputs_of("environment", python_version="3.11"))
+    store.update_record("train", status="done", outputs=outputs_of("train", run_id="a" * 32))
     store.upsert_resource("sagemaker-endpoint", "sagewiz-iris", status="created", region="us-east-1")
 
 
@@ -116,17 +118,28 @@ def seed_for_steps(project_dir: Path, tracking_uri: str, moto_url: str) -> None:
 
     seed(project_dir)
     store = StateStore(project_dir / ".sagewiz" / "state.json")
-    store.update_record("tracking", status="done", outputs={"tracking_uri": tracking_uri, "managed": False})
-    store.update_record("model", status="done", outputs={"input_example": {"columns": PREDICT_COLUMNS,
-                                                                          "data": [[1.4, 0.2]]}})
+    store.update_record("tracking", status="done", outputs=outputs_of("tracking", tracking_uri=tracking_uri))
+    store.update_record("model", status="done", outputs=outputs_of("model", input_example={
+        "columns": PREDICT_COLUMNS, "data": [[1.4, 0.2]]}))
     moto_reset(moto_url)
     sagemaker = sandbox_client(moto_url, "sagemaker")
+    ecr = sandbox_client(moto_url, "ecr")  # a pushed image that still holds, as predict's inputs are verified
+    repository = ecr.create_repository(repositoryName="sagewiz-model")["repository"]["repositoryUri"]
+    manifest = {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                "config": {"digest": "sha256:" + "c" * 64, "size": 10,
+                           "mediaType": "application/vnd.docker.container.image.v1+json"}, "layers": []}
+    digest = ecr.put_image(repositoryName="sagewiz-model", imageManifest=json.dumps(manifest),
+                           imageTag="v1")["image"]["imageId"]["imageDigest"]
+    image = f"{repository}@{digest}"
     sagemaker.create_model(ModelName="m", ExecutionRoleArn="arn:aws:iam::123456789012:role/r",
-                           PrimaryContainer={"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/x@sha256:" + "a" * 64})
+                           PrimaryContainer={"Image": image})
     sagemaker.create_endpoint_config(EndpointConfigName="c", ProductionVariants=[{
         "VariantName": "AllTraffic", "ModelName": "m", "InstanceType": "ml.m5.large", "InitialInstanceCount": 1}])
     sagemaker.create_endpoint(EndpointName="sagewiz-iris", EndpointConfigName="c")
-    store.update_record("deploy", status="done", outputs={"endpoint_name": "sagewiz-iris", "region": "us-east-1"})
+    store.update_record("push", status="done", outputs=outputs_of("push", image_uri=image, repository_uri=repository,
+                                                                  digest=digest))
+    store.update_record("deploy", status="done", outputs=outputs_of("deploy", endpoint_name="sagewiz-iris",
+                                                                    region="us-east-1"))
     (project_dir / "sagewiz.toml").write_text(f'[sandbox]\nenabled = true\naws_endpoint = "{moto_url}"\n')
 
 
@@ -136,7 +149,7 @@ def test_bad_step_input_fails_the_step_with_a_sentence(tmp_path, mlflow_server, 
     project_dir = tmp_path / "proj"
     (project_dir / ".sagewiz").mkdir(parents=True)
     seed_for_steps(project_dir, mlflow_server.url, moto_url)
-    before = StateStore(project_dir / ".sagewiz" / "state.json").snapshot()
+    before = json.loads((project_dir / ".sagewiz" / "state.json").read_text())
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MLFLOW_"))}
     sets = [arg for key, value in settings.items() for arg in ("--set", f"{key}={value}")]
     result = subprocess.run([sys.executable, "-m", "tui.cli", "--project-dir", str(project_dir), "run", "--only",
@@ -144,7 +157,7 @@ def test_bad_step_input_fails_the_step_with_a_sentence(tmp_path, mlflow_server, 
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
     assert fragment in " ".join(output.split())
-    after = StateStore(project_dir / ".sagewiz" / "state.json").snapshot()
+    after = json.loads((project_dir / ".sagewiz" / "state.json").read_text())
     assert after["steps"][step]["status"] == "failed"
     assert fragment in " ".join(after["steps"][step]["error"].split())
     assert "Traceback" not in after["steps"][step]["error"]  # a crashing script's own traceback is only logged

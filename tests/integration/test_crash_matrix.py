@@ -27,10 +27,17 @@ from pathlib import Path
 
 import pytest
 
-from core.steps import STEP_IDS, get
+from core.steps import STEPS
 from tests.plugins.aws_fixtures import moto_reset
-from tests.plugins.pipeline_fixtures import (live_resources, pipeline_containers, pipeline_project, read_state,
-                                             remove_pipeline_images, sagewiz_argv, wizard_env)
+from tests.plugins.pipeline_fixtures import (
+    live_resources,
+    pipeline_containers,
+    pipeline_project,
+    read_state,
+    remove_pipeline_images,
+    sagewiz_argv,
+    wizard_env,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -69,7 +76,7 @@ class Kill:
         `--from step` instead of resuming."""
         self.project_dir, self.step, self.point = project_dir, step, point
         self.launched = time.time()
-        extra = (("--from", step) if again else ()) + (("--to", step) if get(step).on_request else ())
+        extra = (("--from", step) if again else ()) + (("--to", step) if STEPS.get(step).on_request else ())
         with open(out, "wb") as sink:
             self.proc = subprocess.Popen(sagewiz_argv(project_dir, "run", "--sandbox", "--yes", *extra),
                                          env=wizard_env(), stdout=sink, stderr=subprocess.STDOUT,
@@ -139,17 +146,17 @@ def _check_after_kill(kill: Kill, moto_url: str) -> list[str]:
         state = read_state(kill.project_dir)
     except (OSError, ValueError) as exc:
         return problems + [f"state.json does not parse: {exc}"]
-    index = STEP_IDS.index(kill.step)
+    index = STEPS.ids.index(kill.step)
     finished = state["steps"][kill.step]["status"] in ("done", "skipped")
-    expected = kill.step if not finished else (STEP_IDS[index + 1] if index + 1 < len(STEP_IDS) else None)
-    earlier = [s for s in STEP_IDS[:index] if state["steps"].get(s, {}).get("status") not in ("done", "skipped")]
+    expected = kill.step if not finished else (STEPS.ids[index + 1] if index + 1 < len(STEPS.ids) else None)
+    earlier = [s for s in STEPS.ids[:index] if state["steps"].get(s, {}).get("status") not in ("done", "skipped")]
     if earlier:
         problems.append(f"earlier steps not done: {earlier}")
-    rerun = [s for s in STEP_IDS[:index] if (state["steps"][s].get("started_at") or 0) > kill.launched]
+    rerun = [s for s in STEPS.ids[:index] if (state["steps"][s].get("started_at") or 0) > kill.launched]
     if rerun:
         problems.append(f"the resumed run ran earlier steps again: {rerun}")
     status = _status(kill.project_dir)
-    if expected is not None and get(expected).on_request:  # cleanup runs when named, never as a resume point
+    if expected is not None and STEPS.get(expected).on_request:  # cleanup runs when named, never as a resume point
         expected = None
     if status["resume_at"] != expected:
         problems.append(f"status resumes at {status['resume_at']}, expected {expected}")
@@ -167,10 +174,10 @@ def _check_after_kill(kill: Kill, moto_url: str) -> list[str]:
 
 def _matrix_table(cells: dict[tuple[str, str], str]) -> str:
     lines = [f"{'step':<12}" + "".join(f"{p:<10}" for p in POINTS)]
-    for step in STEP_IDS:
+    for step in STEPS.ids:
         lines.append(f"{step:<12}" + "".join(f"{cells.get((step, p), '-'):<10}" for p in POINTS))
     passed = sum(1 for v in cells.values() if v == "pass")
-    lines.append(f"passed {passed}/{len(STEP_IDS) * len(POINTS)}")
+    lines.append(f"passed {passed}/{len(STEPS.ids) * len(POINTS)}")
     return "\n".join(lines)
 
 
@@ -183,10 +190,10 @@ def test_kill_at_start_middle_end_of_every_step_then_resume_and_cleanup(referenc
     project_dir = pipeline_project(tmp_path / "proj", moto_url, repository, **{"cleanup.everything": True})
     cells: dict[tuple[str, str], str] = {}
     notes: list[str] = []
-    expected_resume = STEP_IDS[0]
+    expected_resume = STEPS.ids[0]
     started = time.monotonic()
     try:
-        for step in STEP_IDS:
+        for step in STEPS.ids:
             for point in POINTS:
                 again = _try_state(project_dir)["steps"].get(step, {}).get("status") in ("done", "skipped")
                 kill = Kill(project_dir, step, point, durations[step], tmp_path / f"run-{step}-{point}.log", again)
@@ -197,8 +204,8 @@ def test_kill_at_start_middle_end_of_every_step_then_resume_and_cleanup(referenc
                 problems += _check_after_kill(kill, moto_url)
                 state = read_state(project_dir)
                 finished = state["steps"][step]["status"] in ("done", "skipped")
-                index = STEP_IDS.index(step)
-                expected_resume = step if not finished else (STEP_IDS[index + 1] if index + 1 < len(STEP_IDS)
+                index = STEPS.ids.index(step)
+                expected_resume = step if not finished else (STEPS.ids[index + 1] if index + 1 < len(STEPS.ids)
                                                             else None)
                 cells[(step, point)] = "FAIL" if problems else "pass"
                 how = f"{step}/{point}: {'--from ' + step + ', ' if again else ''}killed {kill.landed}"
@@ -231,7 +238,7 @@ def test_kill_at_start_middle_end_of_every_step_then_resume_and_cleanup(referenc
 
 def _stop_recorded_server(project_dir: Path) -> None:
     """The MLflow server the last killed wizard left, recorded in state (a later wizard would adopt it)."""
-    from core.proc import stop_pid
+    from core.runtime.proc import stop_pid
 
     service = _try_state(project_dir).get("services", {}).get("mlflow")
     if service:
@@ -240,7 +247,7 @@ def _stop_recorded_server(project_dir: Path) -> None:
 
 def _processes_mentioning(project_dir: Path) -> list[int]:
     """Live processes whose command line names the project (MLflow servers, training scripts)."""
-    from core.proc import pid_alive
+    from core.runtime.proc import pid_alive
 
     marker = str(project_dir).encode()
     return [int(p.name) for p in Path("/proc").iterdir()

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port
+from core.runtime.ports import any_free
 from tests.plugins.aws_fixtures import moto_reset, require_test_keyring, sandbox_client
+from tests.plugins.outputs import outputs_of
 
 pytestmark = pytest.mark.integration
 
@@ -50,10 +51,11 @@ def _export(root: Path, directory: Path) -> None:
 def pipeline(tmp_path_factory, moto_url):
     """A sandbox project whose credentials and iam steps ran for real against moto, whose model was trained by
     the exported train.py into a sqlite MLflow store, and whose image was recorded as pushed to ECR."""
-    from core.engine import Engine
-    from core.events import EventBus
-    from core.project import Project
-    from core.settings import Settings, save_settings
+    from core.runtime.engine import Engine
+    from core.runtime.events import EventBus
+    from core.runtime.project import Project
+    from core.runtime.settings import Settings, save_settings
+    from core.steps import STEPS
 
     moto_reset(moto_url)
     root = tmp_path_factory.mktemp("exported") / "proj"
@@ -70,20 +72,22 @@ def pipeline(tmp_path_factory, moto_url):
 
     project = Project(root).open()
     try:
-        engine = Engine(project, EventBus(), confirm=lambda question, details: True)
-        assert engine.run(only="credentials") and engine.run(only="iam"), project.state.snapshot()["steps"]
+        engine = Engine(STEPS, project, EventBus(), confirm=lambda question, details: True)
+        assert engine.run(only="credentials") and engine.run(only="iam"), project.state.record("iam")
         account = project.state.outputs("credentials")["account"]
         ecr = sandbox_client(moto_url, "ecr")
         repository = ecr.create_repository(repositoryName="sagewiz-model")["repository"]["repositoryUri"]
         example = {"columns": ["petal length (cm)", "petal width (cm)"], "data": [[1.4, 0.2], [5.1, 1.8]]}
-        project.state.update_record("tracking", status="done", outputs={"tracking_uri": store, "managed": False})
-        project.state.update_record("train", status="done", outputs={"run_id": run_id, "model_uri": model_uri})
-        project.state.update_record("model", status="done", outputs={
-            "run_id": run_id, "model_uri": model_uri, "tracking_uri": store, "flavor": "sklearn",
-            "python_version": "3.11.2", "requirements": [], "input_example": example})
-        project.state.update_record("push", status="done", outputs={
-            "repository_uri": repository, "image_uri": f"{repository}@sha256:{'ab' * 32}",
-            "digest": f"sha256:{'ab' * 32}", "registry": repository.split("/")[0]})
+        project.state.update_record("tracking", status="done", outputs=outputs_of(
+            "tracking", tracking_uri=store, managed=False))
+        project.state.update_record("train", status="done", outputs=outputs_of(
+            "train", run_id=run_id, model_uri=model_uri))
+        project.state.update_record("model", status="done", outputs=outputs_of(
+            "model", run_id=run_id, model_uri=model_uri, tracking_uri=store, flavor="sklearn", python_version="3.11.2",
+            requirements=[], input_example=example))
+        project.state.update_record("push", status="done", outputs=outputs_of(
+            "push", repository_uri=repository, image_uri=f"{repository}@sha256:{'ab' * 32}",
+            digest=f"sha256:{'ab' * 32}", registry=repository.split("/")[0]))
     finally:
         project.close()
     return {"root": root, "run_id": run_id, "model_uri": model_uri, "store": store, "account": account,
@@ -93,7 +97,7 @@ def pipeline(tmp_path_factory, moto_url):
 @contextlib.contextmanager
 def _stored_key():
     """The test key pair in the session's keyring while the block runs."""
-    from core import aws_keys
+    from core.aws import keys as aws_keys
 
     require_test_keyring()
     aws_keys.store(KEY_ID, SECRET)
@@ -114,8 +118,8 @@ def exported(pipeline, tmp_path_factory):
 
 def test_export_fills_in_the_pipeline_values_and_holds_no_secret(exported, pipeline):
     names = sorted(p.name for p in exported.iterdir())
-    assert names == ["Dockerfile", "README.md", "build_and_push.py", "cleanup.py", "deploy.py", "iam-policy.json",
-                     "predict.py", "train.py", "trust-policy.json"]
+    assert names == ["BY-HAND.md", "Dockerfile", "README.md", "build_and_push.py", "cleanup.py", "deploy.py",
+                     "iam-policy.json", "predict.py", "train.py", "trust-policy.json"]
     deploy = (exported / "deploy.py").read_text()
     assert f"MODEL_URI = {pipeline['model_uri']!r}" in deploy
     assert f"ROLE_ARN = 'arn:aws:iam::{pipeline['account']}:role/sagewiz-sagemaker-execution'" in deploy
@@ -147,7 +151,7 @@ def _predictions(output: str) -> list[float]:
 @pytest.fixture(scope="module")
 def scoring_server(pipeline):
     """MLflow's scoring server for the trained model on a free port: the process the exported Dockerfile runs."""
-    port = free_port()
+    port = any_free()
     env = {**_script_env(), "MLFLOW_TRACKING_URI": pipeline["store"]}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"  # it starts uvicorn by name
     proc = subprocess.Popen([sys.executable, "-m", "mlflow", "models", "serve", "--model-uri", pipeline["model_uri"],
@@ -239,7 +243,7 @@ def test_deploy_predict_and_cleanup_against_the_emulator(exported, pipeline):
 
 def test_predict_local_url_against_the_sagewiz_serving_image(exported, pipeline, built_image, logged_model):
     """The same script against the image the image step builds, served as SageMaker would run it."""
-    from core.serving_container import host_port, serve
+    from core.container.serving import host_port, serve
 
     expected = _model_predicts(logged_model["tracking_uri"], logged_model["model_uri"], pipeline["example"],
                                pipeline["root"])

@@ -19,14 +19,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.plugins.docker_fixtures import stop_dockerd
 from tests.plugins.aws_fixtures import MotoServer, moto_reset, sandbox_client, start_moto, stop_moto
+from tests.plugins.docker_fixtures import stop_dockerd
 from tests.plugins.fault_proxy import THROTTLING, UNAVAILABLE, FaultProxy, amz_target, s3_put_object
+from tests.plugins.outputs import outputs_of
 from tests.plugins.pipeline_fixtures import read_state, sagewiz_argv, wizard_env
 
 pytestmark = pytest.mark.integration
 
-ATTEMPTS = 3  # botocore max_attempts in core.aws.client
+ATTEMPTS = 3  # botocore max_attempts in core.aws.clients.client
 FAIL_WITHIN = 30.0  # seconds from the fault to a failed step (retries and backoff included)
 LOCAL_STEPS = ("environment", "preflight", "tracking", "train", "model")
 MANIFEST = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
@@ -37,16 +38,17 @@ MANIFEST = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.docker.
 def _run_engine(project_dir: Path, end: str | None, watch=None, only: str | None = None) -> tuple[bool, dict]:
     """Resume the project up to `end` (or run `only`) in this process, events also to `watch`; ok and the state
     file, parsed."""
-    from core.engine import Engine
-    from core.events import EventBus
-    from core.project import Project
-    from core.redact import redactor
+    from core.runtime.engine import Engine
+    from core.runtime.events import EventBus
+    from core.runtime.project import Project
+    from core.runtime.redact import redactor
+    from core.steps import STEPS
 
     bus = EventBus(redactor)
     if watch is not None:
         bus.subscribe(watch)
     with Project(project_dir).open() as project:
-        ok = Engine(project, bus, confirm=lambda question, details: True).run(end=end, only=only)
+        ok = Engine(STEPS, project, bus, confirm=lambda question, details: True).run(end=end, only=only)
     return ok, read_state(project_dir)
 
 
@@ -88,7 +90,7 @@ def _seed_ecr(url: str) -> dict:
 def _ready_to_deploy(project_dir: Path, endpoint: str, emulator: str) -> None:
     """A sandbox project on `endpoint` whose local steps, image, smoke and push are done (the image is in the ECR
     of the emulator at `emulator`); credentials, iam and deploy are pending. The model is small: one PutObject."""
-    from core.project import Project
+    from core.runtime.project import Project
 
     (project_dir / "sagewiz.toml").write_text(f'[sandbox]\nenabled = true\naws_endpoint = "{endpoint}"\n',
                                               encoding="utf-8")
@@ -96,8 +98,8 @@ def _ready_to_deploy(project_dir: Path, endpoint: str, emulator: str) -> None:
     model_dir.mkdir()
     (model_dir / "MLmodel").write_text("flavors:\n  python_function: {}\n")
     (model_dir / "model.pkl").write_bytes(os.urandom(200_000))
-    outputs = {"model": {"run_id": "r1", "model_uri": str(model_dir), "tracking_uri": "", "flavor": "sklearn"},
-               "push": _seed_ecr(emulator)}
+    outputs = {"model": outputs_of("model", run_id="r1", model_uri=str(model_dir), flavor="sklearn"),
+               "push": outputs_of("push", **_seed_ecr(emulator))}
     with Project(project_dir).open() as project:
         for step in (*LOCAL_STEPS, "image", "smoke", "push"):
             project.state.update_record(step, status="done", outputs=outputs.get(step, {}))
@@ -125,7 +127,7 @@ def _restart_moto(killed: MotoServer) -> MotoServer:
 
 
 def test_emulator_stopped_during_the_upload_fails_deploy_fast_and_resume_deploys(project_dir):
-    from core.events import ResourceChanged
+    from core.runtime.events import ResourceChanged
 
     moto = start_moto()
     try:
@@ -210,8 +212,8 @@ def test_engine_stopped_during_push_fails_the_step_and_resume_pushes(private_doc
                                                                    project_dir, monkeypatch):
     import docker
 
-    from core.events import Progress
-    from core.project import Project
+    from core.runtime.events import Progress
+    from core.runtime.project import Project
 
     host = private_dockerd["host"]
     monkeypatch.setenv("DOCKER_HOST", host)
@@ -225,7 +227,7 @@ def test_engine_stopped_during_push_fails_the_step_and_resume_pushes(private_doc
         encoding="utf-8")
     with Project(project_dir).open() as project:
         for step in (*LOCAL_STEPS, "image", "smoke"):
-            outputs = {"image_id": image_id, "tag": f"{repository}:v1"} if step == "image" else {}
+            outputs = outputs_of("image", image_id=image_id, tag=f"{repository}:v1") if step == "image" else {}
             project.state.update_record(step, status="done", outputs=outputs)
     killed_at: list[float] = []
 

@@ -74,7 +74,7 @@ def test_a_requirement_that_does_not_exist_fails_the_build_clearly(deps, expecte
 
 def test_the_engine_stopping_mid_build_fails_the_step_cleanly(built_image, private_dockerd, monkeypatch, tmp_path,
                                                               logged_model):
-    from core.events import LogLine
+    from core.runtime.events import LogLine
 
     monkeypatch.setenv("DOCKER_HOST", private_dockerd["host"])
     installing = threading.Event()
@@ -87,7 +87,8 @@ def test_the_engine_stopping_mid_build_fails_the_step_cleanly(built_image, priva
     try:
         project.state.update_record("model", status="done", outputs=logged_model)
         result = {}
-        worker = threading.Thread(target=lambda: result.update(zip("oerl", run_step(project, "image", watch))))
+        worker = threading.Thread(
+            target=lambda: result.update(zip("oerl", run_step(project, "image", watch), strict=True)))
         worker.start()
         assert installing.wait(180), "the build never reached the dependency install"
         private_dockerd["proc"].kill()

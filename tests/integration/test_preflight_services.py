@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from core.checks import run_checks
-from tests.conftest import free_port, unavailable
+from core.runtime.checks import run_checks
+from core.runtime.ports import any_free
+from core.steps.preflight import CHECKS
+from tests.conftest import unavailable
 from tests.plugins.docker_fixtures import stack_value
 
 pytestmark = pytest.mark.integration
@@ -27,7 +29,7 @@ def docker_up(monkeypatch):
 
 
 def _one(project, name):
-    (result,) = run_checks(project, [name])
+    (result,) = run_checks(project, [c for c in CHECKS if c.name == name])
     return result
 
 
@@ -52,7 +54,7 @@ def test_aws_emulator_up_gives_the_identity(sandbox_project):
 
 def test_aws_unreachable_is_a_bounded_fail(project):
     project.settings.set("sandbox.enabled", True)
-    project.settings.set("sandbox.aws_endpoint", f"http://127.0.0.1:{free_port()}")
+    project.settings.set("sandbox.aws_endpoint", f"http://127.0.0.1:{any_free()}")
     started = time.monotonic()
     result = _one(project, "aws")
     assert time.monotonic() - started < 4
@@ -68,7 +70,7 @@ def test_port_check_sees_an_mlflow_server_for_reuse(project, mlflow_server):
 def test_doctor_prints_the_table_and_stays_bounded_with_everything_unreachable(project_dir, tmp_path):
     env = {**os.environ, "DOCKER_HOST": f"unix://{tmp_path / 'dead.sock'}"}
     (project_dir / "sagewiz.toml").write_text(
-        f'[sandbox]\nenabled = true\naws_endpoint = "http://127.0.0.1:{free_port()}"\n')
+        f'[sandbox]\nenabled = true\naws_endpoint = "http://127.0.0.1:{any_free()}"\n')
     started = time.monotonic()
     done = subprocess.run([sys.executable, "-m", "tui.cli", "doctor", "--project-dir", str(project_dir)],
                           env=env, capture_output=True, text=True, timeout=30)

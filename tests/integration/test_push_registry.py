@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from core.events import Progress
+from core.runtime.events import Progress
 from tests.plugins.aws_fixtures import sandbox_client
 from tests.plugins.docker_fixtures import open_project, run_step
 

@@ -14,10 +14,10 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 def test_run_sandbox_yes_stops_after_predict_then_cleanup_when_asked(project_dir, docker_stack):
-    from tests.conftest import free_port
+    from core.runtime.ports import any_free
 
     env = dict(os.environ)
-    settings = ["--set", f"tracking.port={free_port()}",
+    settings = ["--set", f"tracking.port={any_free()}",
                 "--set", f"image.base={docker_stack['base']}", "--set", "image.deps=wheelhouse"]
     cli = [sys.executable, "-m", "tui.cli"]
     try:

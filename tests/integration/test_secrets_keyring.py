@@ -9,7 +9,8 @@ import uuid
 
 import pytest
 
-from core import aws_keys, secrets
+from core.aws import keys as aws_keys
+from core.runtime import secrets
 from tests.plugins.aws_fixtures import require_test_keyring
 
 pytestmark = pytest.mark.integration
@@ -51,8 +52,8 @@ def test_cli_stores_from_stdin_and_never_prints_the_secret(keyring_session, proj
 
 
 def test_badly_shaped_key_is_refused_before_storing(keyring_session, project_dir):
-    result = subprocess.run([sys.executable, "-m", "tui.cli", "--project-dir", str(project_dir), "credentials", "store"],
-                            input=f"{KEY_ID}\nshort\n", capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-m", "tui.cli", "--project-dir", str(project_dir), "credentials",
+                             "store"], input=f"{KEY_ID}\nshort\n", capture_output=True, text=True)
     assert result.returncode == 2
     assert "40 characters" in result.stdout
     assert aws_keys.load() is None

@@ -8,6 +8,7 @@ import uuid
 import pytest
 
 from tests.plugins.docker_fixtures import open_project, run_step
+from tests.plugins.outputs import outputs_of
 
 pytestmark = pytest.mark.integration
 
@@ -34,11 +35,11 @@ def test_smoke_answers_like_the_local_model(built_image, docker_stack, logged_mo
 
 
 def test_serving_the_tutorial_request_directly(built_image, logged_model):
-    from core import scoring
-    from core.serving_container import serve
-    from tests.conftest import free_port
+    from core.container.serving import serve
+    from core.runtime.ports import any_free
+    from core.tracking import scoring
 
-    with serve(built_image["outputs"]["image_id"], port=free_port(), on_log=lambda line: None) as url:
+    with serve(built_image["outputs"]["image_id"], port=any_free(), on_log=lambda line: None) as url:
         body, content_type = scoring.tutorial_split(logged_model["input_example"])
         assert content_type == "application/json; format=pandas-split"
         assert scoring.invoke(url, body, content_type) == pytest.approx(logged_model["local_predictions"])
@@ -58,7 +59,7 @@ def silent_image(docker_stack):
         pass
     image_id = api.inspect_image(tag)["Id"]
     yield {"image_id": image_id, "tag": tag}
-    api.remove_image(image_id, force=True)
+    api.remove_image(tag, force=True)  # its tag, not the id: another session's identical build shares the id
 
 
 def test_a_container_that_never_answers_ping_fails_with_its_logs_and_is_removed(silent_image, docker_stack, tmp_path,
@@ -66,7 +67,7 @@ def test_a_container_that_never_answers_ping_fails_with_its_logs_and_is_removed(
     project = open_project(tmp_path, **{"smoke.ping_timeout": 6})
     try:
         project.state.update_record("model", status="done", outputs=logged_model)
-        project.state.update_record("image", status="done", outputs=silent_image)
+        project.state.update_record("image", status="done", outputs=outputs_of("image", **silent_image))
         ok, outputs, error, recorder = run_step(project, "smoke")
         assert not ok and project.state.status("smoke") == "failed"
     finally:

@@ -9,10 +9,11 @@ import time
 
 import pytest
 
-from core import mlflow_server
-from core.engine import Engine
-from core.project import Project
-from tests.conftest import free_port
+from core.runtime.engine import Engine
+from core.runtime.ports import any_free
+from core.runtime.project import Project
+from core.steps import STEPS
+from core.tracking import server as mlflow_server
 
 pytestmark = pytest.mark.integration
 
@@ -27,9 +28,9 @@ def _wait(predicate, timeout: float = 30) -> bool:
 
 
 def test_start_stream_keep_running_reuse_and_stop_at_exit(project_dir, bus, recorder):
-    port = free_port()
+    port = any_free()
     first = Project(project_dir, overrides={"tracking.port": port, "tracking.keep_running": True}).open()
-    assert Engine(first, bus).run_step("tracking"), first.state.record("tracking")["error"]
+    assert Engine(STEPS, first, bus).run_step("tracking"), first.state.record("tracking")["error"]
     out = first.state.outputs("tracking")
     assert out["tracking_uri"] == out["ui_url"] == f"http://127.0.0.1:{port}" and out["managed"] is True
     assert (first.mlflow_dir / "mlflow.db").is_file()
@@ -41,7 +42,7 @@ def test_start_stream_keep_running_reuse_and_stop_at_exit(project_dir, bus, reco
     second = Project(project_dir, overrides={"tracking.port": port}).open()
     try:
         started = time.monotonic()
-        assert Engine(second, bus).run_step("tracking")
+        assert Engine(STEPS, second, bus).run_step("tracking")
         assert time.monotonic() - started < 5  # reused, not restarted
         assert second.state.service("mlflow")["pid"] == pid
         assert any(f"Reusing the MLflow server started earlier (pid {pid})" in line for line in recorder.lines())
@@ -64,7 +65,7 @@ def test_port_taken_by_a_non_mlflow_listener_names_it_and_offers_the_next_free_p
     port = listener
     project.settings.set("tracking.port", port)
     asked = []
-    ok = Engine(project, bus, confirm=lambda q, d: asked.append(q) or False).run_step("tracking")
+    ok = Engine(STEPS, project, bus, confirm=lambda q, d: asked.append(q) or False).run_step("tracking")
     assert not ok
     error = project.state.record("tracking")["error"]
     assert f"Port {port} is taken by" in error and f"pid {os.getpid()}" in error
@@ -74,7 +75,7 @@ def test_port_taken_by_a_non_mlflow_listener_names_it_and_offers_the_next_free_p
 
 def test_accepting_the_offer_starts_the_server_on_the_next_free_port(project, bus, listener):
     project.settings.set("tracking.port", listener)
-    ok = Engine(project, bus, confirm=lambda q, d: True).run_step("tracking")
+    ok = Engine(STEPS, project, bus, confirm=lambda q, d: True).run_step("tracking")
     assert ok, project.state.record("tracking")["error"]
     uri = project.state.outputs("tracking")["tracking_uri"]
     assert int(uri.rsplit(":", 1)[1]) != listener and mlflow_server.probe(uri)
@@ -82,7 +83,7 @@ def test_accepting_the_offer_starts_the_server_on_the_next_free_port(project, bu
 
 
 def test_server_killed_mid_training_fails_clearly_and_resume_restarts_it(engine, project, recorder):
-    project.settings.set("tracking.port", free_port())
+    project.settings.set("tracking.port", any_free())
     project.settings.set("train.n_estimators", 5)
     assert engine.run_step("tracking")
     pid = project.state.service("mlflow")["pid"]
@@ -107,16 +108,16 @@ def test_server_killed_mid_training_fails_clearly_and_resume_restarts_it(engine,
 
 def test_the_wizard_stopping_its_server_at_exit_leaves_the_steps_done(project_dir, bus, recorder):
     """The embedded server stops when the wizard exits; the next session's steps start it again, nothing is stale."""
-    overrides = {"tracking.port": free_port(), "train.n_estimators": 5}
+    overrides = {"tracking.port": any_free(), "train.n_estimators": 5}
     first = Project(project_dir, overrides=overrides).open()
     try:
-        assert Engine(first, bus).run(end="model"), first.state.record("model")["error"]
+        assert Engine(STEPS, first, bus).run(end="model"), first.state.record("model")["error"]
     finally:
         first.close()
     assert not mlflow_server.probe(first.state.outputs("tracking")["tracking_uri"])
     again = Project(project_dir, overrides=overrides).open()
     try:
-        assert Engine(again, bus).run(only="model"), again.state.record("model")["error"]
+        assert Engine(STEPS, again, bus).run(only="model"), again.state.record("model")["error"]
         statuses = {step: again.state.status(step) for step in ("tracking", "train", "model")}
         assert statuses == {"tracking": "done", "train": "done", "model": "done"}
         assert any("is not running; starting it again" in line for line in recorder.lines("model"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core import models
+from core.tracking import models
 from tests.plugins.mlflow_fixtures import FIXTURES
 
 pytestmark = pytest.mark.integration

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import pytest
 
 from tests.plugins.docker_fixtures import stack_value
+from tests.plugins.outputs import outputs_of
 
 
 @dataclass(frozen=True)
@@ -25,12 +26,13 @@ class MotoServer:
 
 def start_moto(**extra_env: str) -> MotoServer:
     """A moto server on a free port (managed IAM policies loaded, plus `extra_env`), answering; stop() it."""
-    from tests.conftest import free_port, unavailable
+    from core.runtime.ports import any_free
+    from tests.conftest import unavailable
 
     binary = shutil.which("moto_server", path=os.path.dirname(sys.executable))
     if binary is None:
         unavailable("moto server", "moto[server] is not installed (pip install -e '.[dev]')")
-    port = free_port()
+    port = any_free()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(MOTO_IAM_LOAD_MANAGED_POLICIES="true", **extra_env)
     proc = subprocess.Popen([binary, "-H", "127.0.0.1", "-p", str(port)], env=env, stdout=subprocess.DEVNULL,
@@ -70,7 +72,7 @@ def sandbox_client(url: str, service: str):
     """A boto3 client on the moto server at `url` with the sandbox credentials, as the test's own eyes."""
     import boto3
 
-    from core.aws import SANDBOX_KEY_ID, SANDBOX_SECRET
+    from core.aws.clients import SANDBOX_KEY_ID, SANDBOX_SECRET
 
     return boto3.client(service, endpoint_url=url, region_name="us-east-1", aws_access_key_id=SANDBOX_KEY_ID,
                         aws_secret_access_key=SANDBOX_SECRET)
@@ -95,13 +97,13 @@ def sandbox_project(project, moto_url):
 @pytest.fixture
 def step_ctx_for(bus):
     """step_ctx_for(project) -> a factory of StepContexts on `project`: make(step_id, confirm=...)."""
-    import threading
-
-    from core.steps.base import StepContext
+    from core.runtime.engine import Engine
+    from core.runtime.step import StepContext
+    from core.steps import STEPS
 
     def on(project):
         def make(step: str, confirm=lambda question, details: True) -> StepContext:
-            return StepContext(project, step, bus, threading.Event(), confirm)
+            return Engine(STEPS, project, bus, confirm).context(step)
 
         return make
 
@@ -140,12 +142,15 @@ def aws_project(project, moto_url, monkeypatch):
 
 def _test_keyring_problem() -> str | None:
     """Why the test session's Secret Service keyring must not be used, or None when it may. Only a keyring
-    reached through a D-Bus session (scripts/test starts one of its own) counts: a secure backend alone could be
-    the user's desktop keyring, whose real key pair the tests would overwrite."""
-    from core import secrets
+    reached through the D-Bus session scripts/test created for this run counts (dbus_session_problem): any other
+    session, a desktop's above all, holds the user's own keyring, whose real key pair the tests would overwrite
+    and delete."""
+    from core.runtime import secrets
+    from tests.conftest import dbus_session_problem
 
-    if not os.environ.get("DBUS_SESSION_BUS_ADDRESS"):
-        return "no D-Bus session (run the suite through scripts/test, which starts its own)"
+    problem = dbus_session_problem(os.environ)
+    if problem is not None:
+        return problem
     try:
         secure = secrets.is_secure()
         name = secrets.backend_name()
@@ -176,7 +181,7 @@ def is_test_keyring_usable() -> bool:
 def keyring_pair():
     """A distinctive AWS key pair in the test session's Secret Service keyring (never the user's: the suite
     runs under its own D-Bus session, see scripts/test); removed afterwards."""
-    from core import aws_keys
+    from core.aws import keys as aws_keys
 
     require_test_keyring()
     key_id, secret = "AKIASGWZLEAKCHECK7Q2", "SgwzNeverOnDisk/NorInLogs+0123456789abcd"
@@ -189,10 +194,10 @@ def run_step_directly(step_ctx, step_id, confirm=lambda q, d: True):
     """A step's run() without the engine (no prerequisite checks or stale marks); its outputs, recorded done."""
     import json
 
-    from core.steps import get
+    from core.steps import STEPS
 
     ctx = step_ctx(step_id, confirm)
-    outputs = get(step_id).run(ctx)
+    outputs = STEPS.get(step_id).run(ctx).to_json()
     json.dumps(outputs)  # state must be able to hold them
     ctx.project.state.update_record(step_id, status="done", outputs=outputs)
     return outputs
@@ -208,7 +213,7 @@ def deployable(step_ctx, sandbox_project, tmp_path):
     run_step_directly(step_ctx, "credentials")
     run_step_directly(step_ctx, "iam")
     state = sandbox_project.state
-    state.update_record("model", status="done", outputs={"model_uri": str(model_dir), "tracking_uri": ""})
-    state.update_record("push", status="done", outputs={
-        "image_uri": f"127.0.0.1:5050/sagewiz-model@sha256:{'a' * 64}", "digest": "sha256:" + "a" * 64})
+    state.update_record("model", status="done", outputs=outputs_of("model", model_uri=str(model_dir), tracking_uri=""))
+    state.update_record("push", status="done", outputs=outputs_of(
+        "push", image_uri=f"127.0.0.1:5050/sagewiz-model@sha256:{'a' * 64}", digest="sha256:" + "a" * 64))
     return sandbox_project

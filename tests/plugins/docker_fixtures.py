@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.plugins.outputs import outputs_of
+
 STACK_ENV = Path("/var/tmp/sagewiz-stack/stack.env")
 FEATURES = ["petal length (cm)", "petal width (cm)"]
 
@@ -76,11 +78,11 @@ def log_model(tracking_uri: str, n_estimators: int, requirements: list[str] | No
                                             pip_requirements=requirements)
     finally:
         mlflow.set_tracking_uri(previous)
-    return {"run_id": run.info.run_id, "model_uri": info.model_uri, "tracking_uri": tracking_uri,
-            "flavor": "sklearn", "python_version": "{}.{}.{}".format(*sys.version_info[:3]),
-            "requirements": requirements or [],
-            "input_example": {"columns": FEATURES, "data": example.values.tolist()},
-            "local_predictions": model.predict(example).tolist()}
+    return outputs_of("model", run_id=run.info.run_id, model_uri=info.model_uri, tracking_uri=tracking_uri,
+                      experiment_id=run.info.experiment_id, flavor="sklearn",
+                      python_version="{}.{}.{}".format(*sys.version_info[:3]), requirements=requirements or [],
+                      input_example={"columns": FEATURES, "data": example.values.tolist()},
+                      local_predictions=model.predict(example).tolist())
 
 
 def _experiment_beside(tracking_uri: str) -> str:
@@ -106,14 +108,22 @@ def logged_model(tracking_store) -> dict:
 
 
 def open_project(root: Path, **overrides):
-    from core.project import Project
+    from core.runtime.project import Project
 
     return Project(root, overrides=overrides).open()
 
 
 def remove_images(api, repository: str) -> None:
-    """Every image tagged `repository:*`."""
-    remove_quietly(api, [image["Id"] for image in api.images(name=repository)])
+    """Every tag `repository:*` (a test's own repository): removing a tag, not an image id, never takes an image
+    that also carries someone else's tag; the engine deletes an image once its last tag is gone."""
+    tags = [tag for image in api.images(name=repository) for tag in image.get("RepoTags") or []
+            if tag.rpartition(":")[0] == repository]
+    remove_quietly(api, tags)
+
+
+def image_ids(api) -> set[str]:
+    """The ids of every image on the engine now, intermediate ones included: what a test must not remove."""
+    return {image["Id"] for image in api.images(all=True)}
 
 
 def remove_quietly(api, refs) -> None:
@@ -126,9 +136,10 @@ def remove_quietly(api, refs) -> None:
 
 def run_step(project, step: str, watch=None):
     """Run one step through the engine (events also to `watch`); (ok, outputs, error, recorder)."""
-    from core.engine import Engine
-    from core.events import EventBus
-    from core.redact import redactor
+    from core.runtime.engine import Engine
+    from core.runtime.events import EventBus
+    from core.runtime.redact import redactor
+    from core.steps import STEPS
     from tests.conftest import Recorder
 
     recorder = Recorder()
@@ -136,7 +147,7 @@ def run_step(project, step: str, watch=None):
     bus.subscribe(recorder)
     if watch is not None:
         bus.subscribe(watch)
-    ok = Engine(project, bus, confirm=lambda q, d: True).run_step(step)
+    ok = Engine(STEPS, project, bus, confirm=lambda q, d: True).run_step(step)
     record = project.state.record(step)
     return ok, record["outputs"], record["error"], recorder
 
@@ -159,7 +170,8 @@ def built_image(docker_stack, logged_model, tmp_path_factory):
     root = tmp_path_factory.mktemp("image-project")
     repository = f"sagewiz-test-{uuid.uuid4().hex[:8]}"
     settings = {"image.base": docker_stack["base"], "image.deps": "wheelhouse", "image.repository": repository}
-    created: list[str] = []
+    created: list[str] = []  # images these builds made; tests add theirs (a layer cache already there is kept)
+    existing = image_ids(docker_stack["api"])
     ok, outputs, error, recorder, seconds = build_image(root, settings, logged_model)
     try:
         assert ok, error
@@ -168,15 +180,15 @@ def built_image(docker_stack, logged_model, tmp_path_factory):
                "seconds": seconds, "repository": repository, "created": created}
     finally:
         remove_images(docker_stack["api"], repository)
-        remove_quietly(docker_stack["api"], created)
+        remove_quietly(docker_stack["api"], [ref for ref in created if ref not in existing])
 
 
 @pytest.fixture
 def private_dockerd(tmp_path, docker_stack):
     """A Docker engine of this test's own (so it can be stopped), with the base image loaded; its DOCKER_HOST."""
-    from tests.conftest import unavailable
-
     import shutil
+
+    from tests.conftest import unavailable
 
     if shutil.which("dockerd") is None or os.geteuid() != 0:
         unavailable("A private dockerd", "dockerd is not installed or the tests do not run as root")

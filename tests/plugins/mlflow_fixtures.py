@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from core.proc import stop_pid
+from core.runtime.proc import stop_pid
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
@@ -16,12 +16,13 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 @pytest.fixture(scope="session")
 def mlflow_server(tmp_path_factory):
     """A real `mlflow server` (sqlite store, local artifacts) on a free port, for tests that only need a server."""
-    from core import mlflow_server as server
-    from core.errors import StepError
-    from tests.conftest import free_port, unavailable
+    from core.runtime.errors import StepError
+    from core.runtime.ports import any_free
+    from core.tracking import server
+    from tests.conftest import unavailable
 
     root = tmp_path_factory.mktemp("mlflow-server")
-    port = free_port()
+    port = any_free()
     paths = SimpleNamespace(mlflow_dir=root, logs_dir=root)
     proc, log = server.start(paths, "127.0.0.1", port)
     url = f"http://127.0.0.1:{port}"
@@ -39,13 +40,14 @@ def on_mlflow(project, mlflow_server, request):
     """The `project` fixture pointed at the session server, with an experiment of its own and tracking done."""
     import uuid
 
-    from core.steps.tracking import connect
-    from core.steps.base import StepContext
-    from core.events import EventBus
+    from core.runtime.engine import Engine
+    from core.runtime.events import EventBus
+    from core.steps import STEPS
+    from core.tracking.connection import connect
 
     project.settings.set("tracking.uri", mlflow_server.url)
     project.settings.set("train.experiment", f"{request.node.name[:40]}-{uuid.uuid4().hex[:8]}")
     project.settings.set("train.n_estimators", 10)
-    ctx = StepContext(project, "tracking", EventBus(), threading.Event(), lambda q, d: False)
-    project.state.update_record("tracking", status="done", outputs=connect(ctx))
+    ctx = Engine(STEPS, project, EventBus()).context("tracking")
+    project.state.update_record("tracking", status="done", outputs=connect(ctx).to_json())
     return project

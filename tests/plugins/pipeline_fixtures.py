@@ -46,12 +46,12 @@ def pipeline_project(root: Path, moto_url: str, repository: str, **extra: object
     """A project dir whose sagewiz.toml runs the whole sandbox pipeline offline: the stack's base image and
     wheelhouse, the emulator at `moto_url` (so it outlives killed wizards), the stack's registry, a free
     tracking port and an image repository of its own (removed by `remove_pipeline_images`)."""
-    from tests.conftest import free_port
+    from core.runtime.ports import any_free
 
     root.mkdir(parents=True, exist_ok=True)
     settings = {"image.base": stack_value("SAGEWIZ_BASE_IMAGE"), "image.deps": "wheelhouse",
                 "image.repository": repository, "sandbox.aws_endpoint": moto_url,
-                "sandbox.registry": stack_value("SAGEWIZ_REGISTRY"), "tracking.port": free_port(), **extra}
+                "sandbox.registry": stack_value("SAGEWIZ_REGISTRY"), "tracking.port": any_free(), **extra}
     sections: dict[str, list[str]] = {}
     for key, value in settings.items():
         section, name = key.split(".", 1)
@@ -131,7 +131,7 @@ class ProcessWatcher:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="proc-watch", daemon=True)
 
-    def start(self) -> "ProcessWatcher":
+    def start(self) -> ProcessWatcher:
         self._thread.start()
         return self
 
@@ -243,7 +243,7 @@ def reference_run(moto_url, tmp_path_factory, docker_stack) -> ReferenceRun:
     """The whole sandbox pipeline once, cleanup included. With a Secret Service keyring it signs with a
     distinctive key pair stored there (sandbox.own_credentials), stored only for the run; the process watcher
     searches every process for that secret and the emulator's session credentials."""
-    from core import aws_keys
+    from core.aws import keys as aws_keys
 
     moto_reset(moto_url)
     base = tmp_path_factory.mktemp("reference")

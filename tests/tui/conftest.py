@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
+from dataclasses import dataclass
 
 import pytest
 
-from core.steps import BY_ID
-from core.steps.base import Step
+from core.runtime.outputs import StepOutputs
+from core.runtime.step import Step
+from core.steps import STEPS
 
 
 async def wait_until(pilot, condition, timeout: float = 15.0, what: str = "condition") -> None:
@@ -29,31 +32,38 @@ class SleeperStep(Step):
     def run(self, ctx):
         ctx.run_process([sys.executable, "-u", "-c", "import os, time; print('pid', os.getpid()); time.sleep(60)"],
                         source="sleeper")
-        return {}
+        return StepOutputs()
+
+
+@dataclass(frozen=True)
+class ChattyOutputs(StepOutputs):
+    lines: int
 
 
 class ChattyStep(Step):
     """Test-only: emits many log lines as fast as the bus takes them."""
 
     id, title, group = "environment", "Environment", "Local"
+    Outputs = ChattyOutputs
     explanation, manual = "Test step that logs a lot.", "yes | head"
     lines = 20_000
 
     def run(self, ctx):
         for i in range(self.lines):
             ctx.log(f"line {i}")
-        return {"lines": self.lines}
+        return ChattyOutputs(self.lines)
 
 
 @pytest.fixture
-def swap_step(monkeypatch):
+def swap_step():
     """Put a test step in the registry under its id for one test."""
+    with contextlib.ExitStack() as stack:
 
-    def swap(step: Step) -> Step:
-        monkeypatch.setitem(BY_ID, step.id, step)
-        return step
+        def swap(step: Step) -> Step:
+            stack.enter_context(STEPS.swapped(step))
+            return step
 
-    return swap
+        yield swap
 
 
 @pytest.fixture

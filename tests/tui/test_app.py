@@ -9,7 +9,7 @@ import pytest
 from textual.widgets import Log
 
 from core.steps import STEPS
-from core.steps.base import Step
+from tests.plugins.outputs import outputs_of
 from tests.tui.conftest import ChattyStep, SleeperStep, wait_until
 from tui.components.confirm import ConfirmScreen
 from tui.components.header import WizardHeader
@@ -37,24 +37,18 @@ async def test_fresh_project_selects_the_first_step(wizard):
         assert wizard.selected == "preflight"
 
 
-class UnbuiltStep(Step):
-    """A registered step without `run`, as every step was before its engineer built it."""
-
-    id, title, group, explanation, manual = "model", "Choose the model", "Local", "Not built.", ""
-
-
-async def test_a_step_that_is_not_built_fails_with_its_sentence(wizard, swap_step):
-    swap_step(UnbuiltStep())
+async def test_a_step_whose_inputs_never_ran_is_refused_with_the_step_to_run_first(wizard):
     async with wizard.run_test(size=(120, 40)) as pilot:
         await wizard.select_step("model")
         await pilot.press("r")
         await wizard.workers.wait_for_complete()
         await wait_until(pilot, lambda: wizard.running_step is None and
-                         wizard.project.state.status("model") == "failed", what="the step to fail")
+                         wizard.project.state.status("model") == "failed", what="the step to be refused")
         await pilot.pause()
         assert "✘" in prompt(wizard, "model")
-        assert "The model step is not implemented yet." in banner(wizard)
-        assert "not implemented yet" in str(wizard.query_one("#step-error").render())
+        refusal = "reads the results of the tracking step, which has not run yet. Run it first"
+        assert refusal in banner(wizard)
+        assert refusal in str(wizard.query_one("#step-error").render())
 
 
 async def test_restart_shows_statuses_and_resumes_at_the_first_unfinished_step(project):
@@ -63,7 +57,8 @@ async def test_restart_shows_statuses_and_resumes_at_the_first_unfinished_step(p
     state = project.state
     state.update_record("environment", status="done", duration=0.4)
     state.update_record("preflight", status="done", duration=2.5)
-    state.update_record("tracking", status="stale", error="The environment step's outputs changed; run this step again.")
+    state.update_record("tracking", status="stale",
+                        error="The environment step's outputs changed; run this step again.")
     state.update_record("train", status="failed", error="Training failed.")
     app = WizardApp(project)
     async with app.run_test(size=(120, 40)):
@@ -77,7 +72,7 @@ async def test_restart_shows_statuses_and_resumes_at_the_first_unfinished_step(p
 
 async def test_interrupted_run_is_failed_on_restart(project_dir):
     """A wizard killed mid-step leaves `running` in state; the next start shows it failed and selects it."""
-    from core.project import Project
+    from core.runtime.project import Project
     from tui.app import WizardApp
 
     first = Project(project_dir).open()
@@ -163,12 +158,12 @@ async def test_log_panel_stays_put_when_the_user_scrolled_up(wizard, swap_step):
         await pilot.pause()
         log.scroll_to(y=5, animate=False, immediate=True)
         for event in [f"new {i}" for i in range(50)]:
-            wizard.bridge(__import__("core.events", fromlist=["LogLine"]).LogLine("environment", event))
+            wizard.bridge(__import__("core.runtime.events", fromlist=["LogLine"]).LogLine("environment", event))
         await pilot.pause(0.2)
         assert log.scroll_y == 5 and log.lines[-1].endswith("new 49")
         log.scroll_end(animate=False, immediate=True)
         await pilot.pause()
-        wizard.bridge(__import__("core.events", fromlist=["LogLine"]).LogLine("environment", "newest"))
+        wizard.bridge(__import__("core.runtime.events", fromlist=["LogLine"]).LogLine("environment", "newest"))
         await pilot.pause(0.2)
         assert log.is_vertical_scroll_end
 
@@ -198,9 +193,8 @@ async def test_command_palette_lists_every_step_and_action(wizard):
 async def test_mlflow_url_is_shown_from_the_tracking_outputs(project):
     from tui.app import WizardApp
 
-    project.state.update_record("tracking", status="done", outputs={"ui_url": "http://127.0.0.1:5123",
-                                                                     "tracking_uri": "http://127.0.0.1:5123",
-                                                                     "managed": True})
+    project.state.update_record("tracking", status="done", outputs=outputs_of(
+        "tracking", ui_url="http://127.0.0.1:5123", tracking_uri="http://127.0.0.1:5123", managed=True))
     app = WizardApp(project)
     async with app.run_test(size=(120, 40)):
         header = str(app.query_one("#header").render())
@@ -208,14 +202,14 @@ async def test_mlflow_url_is_shown_from_the_tracking_outputs(project):
 
 
 async def test_the_header_shows_the_account_credentials_and_region_in_use(project_dir):
-    from core.aws import SANDBOX_KEY_ID
-    from core.project import Project
+    from core.aws.clients import SANDBOX_KEY_ID
+    from core.runtime.project import Project
     from tui.app import WizardApp
 
     project = Project(project_dir, overrides={"sandbox.enabled": True, "aws.region": "eu-west-1"}).open()
-    project.state.update_record("credentials", status="done", outputs={
-        "arn": "arn:aws:iam::123456789012:user/alice", "account": "123456789012", "region": "eu-west-1",
-        "source": "sandbox", "key_id_last4": SANDBOX_KEY_ID[-4:]})
+    project.state.update_record("credentials", status="done", outputs=outputs_of(
+        "credentials", arn="arn:aws:iam::123456789012:user/alice", account="123456789012", region="eu-west-1",
+        source="sandbox", key_id_last4=SANDBOX_KEY_ID[-4:]))
     try:
         app = WizardApp(project)
         async with app.run_test(size=(120, 40)) as pilot:
@@ -224,7 +218,8 @@ async def test_the_header_shows_the_account_credentials_and_region_in_use(projec
             header = " ".join(str(app.query_one("#header").render()).split())
             assert "SANDBOX" in header and "account 123456789012 (sandbox) region eu-west-1" in header
         # The credentials step last checked other credentials: their account is not claimed for these.
-        project.state.update_record("credentials", outputs={"account": "999999999999", "source": "profile:dev"})
+        project.state.update_record("credentials", outputs=outputs_of(
+            "credentials", account="999999999999", source="profile:dev"))
         app = WizardApp(project)
         async with app.run_test(size=(120, 40)) as pilot:
             await wait_until(pilot, lambda: app.in_use is not None, what="the credentials in use")
@@ -238,8 +233,8 @@ async def test_the_header_shows_the_account_credentials_and_region_in_use(projec
 async def test_quitting_with_a_live_endpoint_says_what_it_costs_and_how_to_delete_it(project):
     from tui.app import WizardApp
 
-    project.state.update_record("deploy", status="done", outputs={
-        "endpoint_name": "sagewiz-iris", "instance_type": "ml.m5.large", "instance_count": 1, "region": "us-east-1"})
+    project.state.update_record("deploy", status="done", outputs=outputs_of(
+        "deploy", endpoint_name="sagewiz-iris", instance_type="ml.m5.large", instance_count=1, region="us-east-1"))
     project.state.upsert_resource("sagemaker_endpoint", "sagewiz-iris", status="created", region="us-east-1",
                                   sandbox=False)
     app = WizardApp(project)
@@ -270,7 +265,7 @@ def test_sidebar_groups_local_container_aws():
 
 
 async def test_no_aws_account_opens_in_the_sandbox_and_says_so(project, monkeypatch, tmp_path):
-    from core.aws import decide_sandbox
+    from core.aws.clients import decide_sandbox
     from tui.app import WizardApp
 
     for name in [n for n in os.environ if n.startswith("AWS_")]:
@@ -295,15 +290,10 @@ async def test_a_setting_saved_in_the_form_updates_the_header_and_the_commands_b
         assert "127.0.0.1:5077" in str(wizard.query_one(WizardHeader).render())
 
 
-def test_checks_are_named_for_people_even_before_any_check_ran():
-    import subprocess
-    import sys
+async def test_a_step_pane_names_its_checks_for_people(wizard):
+    async with wizard.run_test(size=(120, 40)) as pilot:
+        await wizard.select_step("image")
+        await pilot.pause()
+        shown = str(wizard.query_one("#step-checks").render())
+    assert shown == "Checked before it runs: Docker engine."
 
-    code = "from tui.app import WizardApp; print(WizardApp._check_titles(['docker', 'port']))"
-    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert shown.returncode == 0, shown.stderr
-    from core.checks import CHECKS, title
-
-    expected = [title("docker"), title("port")]
-    assert shown.stdout.strip() == repr(expected) and expected == [CHECKS["docker"][0], CHECKS["port"][0]]
-    assert expected != ["docker", "port"]

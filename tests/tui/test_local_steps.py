@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
-
 from rich.console import Console
 
-from tests.conftest import free_port
+from core.runtime.ports import any_free
 from tests.tui.conftest import wait_until
 from tui.components.results import ResultsPanel
 
@@ -15,17 +14,17 @@ LOCAL = ("environment", "preflight", "tracking", "train", "model")
 
 
 async def test_environment_to_model_through_the_wizard(project_dir):
-    from core.project import Project
+    from core.runtime.project import Project
     from tui.app import WizardApp
 
-    project = Project(project_dir, overrides={"tracking.port": free_port()}).open()
+    project = Project(project_dir, overrides={"tracking.port": any_free()}).open()
     try:
         app = WizardApp(project)
         async with app.run_test(size=(120, 40)) as pilot:
             for step_id in LOCAL:
                 assert app.selected == step_id
                 await pilot.press("r")
-                await wait_until(pilot, lambda: app.running_step is None and not app._step_worker_busy()
+                await wait_until(pilot, lambda step_id=step_id: app.running_step is None and not app._step_worker_busy()
                                  and project.state.status(step_id) not in ("pending", "running"),
                                  timeout=300, what=f"the {step_id} step")
                 await pilot.pause()

@@ -10,15 +10,17 @@ from rich.console import Console
 from textual.app import App
 from textual.widgets import Input
 
-from core.settings import load_settings
+from core.runtime.settings import load_settings
+from core.steps import STEPS
 from tests.plugins.aws_fixtures import require_test_keyring
+from tests.plugins.outputs import outputs_of
 from tests.tui.conftest import wait_until
 from tui.components.log_view import LazyLogView
 from tui.components.log_viewer import LogViewerScreen
 from tui.components.logs_screen import LogsScreen
-from tui.components.results import render_outputs
 from tui.components.secret import SecretScreen
 from tui.components.settings_form import SettingsForm
+from tui.render import render_results
 
 pytestmark = [pytest.mark.tui, pytest.mark.anyio]
 
@@ -53,7 +55,7 @@ async def test_form_validates_inline_and_saves_valid_values(project):
 
 
 async def test_form_does_not_persist_command_line_overrides(project_dir):
-    from core.project import Project
+    from core.runtime.project import Project
 
     project = Project(project_dir, overrides={"sandbox.enabled": True}).open()
     try:
@@ -67,7 +69,7 @@ async def test_form_does_not_persist_command_line_overrides(project_dir):
 
 
 async def test_secret_modal_stores_the_pair_in_the_os_keyring(wizard):
-    from core import aws_keys
+    from core.aws import keys as aws_keys
 
     require_test_keyring()  # the session's own keyring, never the user's real key pair
     key_id, secret = "AKIA" + "TESTTUIWIZARD123"[:16], "wJalrXUtnFEMI/K7MDENG/bPxRfiCYTUIKEY1234"
@@ -108,21 +110,24 @@ def _files_holding(project, *needles: str) -> list[str]:
 
 def rendered(step_id: str, outputs: dict) -> str:
     console = Console(width=120, record=True)
-    console.print(render_outputs(step_id, outputs))
+    console.print(render_results(STEPS.results(step_id, outputs)))
     return console.export_text()
 
 
 def test_results_show_run_table_artifact_tree_and_predictions():
-    train = rendered("train", {"experiment_id": "1", "run_id": "a" * 32, "model_uri": "runs:/x/model",
-                               "metrics": {"mse": 0.0421}, "artifacts": ["model/MLmodel", "model/model.pkl"]})
+    train = rendered("train", outputs_of("train", experiment_id="1", run_id="a" * 32, model_uri="runs:/x/model",
+                                         metrics={"mse": 0.0421}, artifacts=["model/MLmodel", "model/model.pkl"]))
     assert "a" * 32 in train and "0.0421" in train and "MLmodel" in train and "model.pkl" in train
-    predict = rendered("predict", {"status": "InService", "predictions": [1.5, 2.0], "local_predictions": [1.5, 1.0]})
+    predict = rendered("predict", outputs_of("predict", status="InService", predictions=[1.5, 2.0],
+                                             local_predictions=[1.5, 1.0]))
     assert "InService" in predict and "✔" in predict and "✘" in predict
-    image = rendered("image", {"tag": "sagewiz-model:1", "size": 250 * 1024 * 1024, "image_id": "sha256:ab"})
+    image = rendered("image", outputs_of("image", tag="sagewiz-model:1", size=250 * 1024 * 1024, image_id="sha256:ab"))
     assert "250.0 MB" in image
-    unknown = rendered("iam", {"role_arn": "arn:aws:iam::1:role/r", "novel": {"a": 1}})
-    assert "role_arn" in unknown and '{"a": 1}' in unknown
+    iam = rendered("iam", outputs_of("iam", role_arn="arn:aws:iam::1:role/r", policy_document={"a": 1}))
+    assert "role_arn" in iam and '{"a": 1}' in iam
     assert "No results yet" in rendered("deploy", {})
+    older = rendered("deploy", {"endpoint_name": "sagewiz-iris"})  # a state file from another version
+    assert "do not have the shape" in older and "sagewiz run --only deploy" in older and "sagewiz-iris" in older
 
 
 def write_run(logs_dir, run_id: str, step: str, lines: int, status: str = "done", started: float = 1.7e9) -> None:

@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from tests.plugins.outputs import outputs_of
 from tests.tui.test_screens import write_run
 from tui.components.confirm import ConfirmScreen
 from tui.components.secret import SecretScreen
@@ -27,7 +28,7 @@ def utc(monkeypatch):
 def known_aws(monkeypatch):
     """The header's account, credentials and region pinned: the real ones depend on this machine's keyring
     and ~/.aws, and arrive from a worker at a moment no snapshot can wait for."""
-    from core.aws import InUse
+    from core.aws.clients import InUse
     from tui.app import WizardApp
 
     found = InUse("profile:dev", "eu-west-1", "WXYZ", "123456789012", "arn:aws:iam::123456789012:user/dev")
@@ -38,10 +39,11 @@ def known_aws(monkeypatch):
 def resumed(project):
     """A project part-way through: local steps done, train failed, outputs for the results panel."""
     state = project.state
-    state.update_record("environment", status="done", duration=0.8, outputs={"python": "3.11.7"})
-    state.update_record("preflight", status="done", duration=2.1, outputs={"docker": "ok"})
-    state.update_record("tracking", status="done", duration=4.6, outputs={
-        "tracking_uri": "http://127.0.0.1:5000", "ui_url": "http://127.0.0.1:5000", "managed": True})
+    state.update_record("environment", status="done", duration=0.8, outputs=outputs_of(
+        "environment", python_version="3.11.7"))
+    state.update_record("preflight", status="done", duration=2.1, outputs=outputs_of("preflight"))
+    state.update_record("tracking", status="done", duration=4.6, outputs=outputs_of(
+        "tracking", tracking_uri="http://127.0.0.1:5000", ui_url="http://127.0.0.1:5000", managed=True))
     state.update_record("train", status="failed", duration=12.3,
                         error="Training failed: the script exited with status 1. Fix train.py and run the step again.")
     return project
@@ -60,9 +62,9 @@ def test_resumed_wizard_at_a_failed_step(snap_compare, resumed):
 def test_results_of_a_done_step(snap_compare, resumed):
     from tui.app import WizardApp
 
-    resumed.state.update_record("train", status="done", error=None, outputs={
-        "experiment_id": "1", "run_id": "0123456789abcdef0123456789abcdef", "model_uri": "runs:/0123/model",
-        "metrics": {"mse": 0.0427}, "artifacts": ["model/MLmodel", "model/conda.yaml", "model/model.pkl"]})
+    resumed.state.update_record("train", status="done", error=None, outputs=outputs_of(
+        "train", experiment_id="1", run_id="0123456789abcdef0123456789abcdef", model_uri="runs:/0123/model",
+        metrics={"mse": 0.0427}, artifacts=["model/MLmodel", "model/conda.yaml", "model/model.pkl"]))
     app = WizardApp(resumed)
 
     async def show_train(pilot):

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from core import aws, names, predict_input, pricing
-from core.errors import StepError
+from core.aws import clients as aws
+from core.aws import names, pricing
+from core.runtime.errors import StepError
+from core.tracking import predict_input
 
 pytestmark = pytest.mark.unit
 
@@ -37,7 +39,7 @@ def test_any_credential_source_keeps_real_aws(project, no_credentials, monkeypat
 
 
 def test_an_explicit_choice_is_respected(project_dir, no_credentials):
-    from core.project import Project
+    from core.runtime.project import Project
 
     (project_dir / "sagewiz.toml").write_text("[sandbox]\nenabled = false\n")
     project = Project(project_dir)
@@ -45,7 +47,7 @@ def test_an_explicit_choice_is_respected(project_dir, no_credentials):
 
 
 def test_an_explicit_region_wins_over_the_profile_even_when_it_is_the_default(project_dir):
-    from core.project import Project
+    from core.runtime.project import Project
 
     assert aws.region(Project(project_dir), profile_region="eu-west-1") == "eu-west-1"
     chosen = Project(project_dir, overrides={"aws.region": "us-east-1"})
@@ -64,7 +66,7 @@ def test_principal_type(arn, kind):
 
 
 def test_assumed_role_simulates_as_its_role():
-    from core.iam_policy import principal_for_simulation
+    from core.aws.iam_policy import principal_for_simulation
 
     assert principal_for_simulation("arn:aws:sts::1:assumed-role/Admin/s") == "arn:aws:iam::1:role/Admin"
 

@@ -6,10 +6,11 @@ import json
 
 import pytest
 
-from core import build_context, scoring, wheelhouse
-from core.errors import StepError
-from core.serving import server
+from core.container import build_context, wheelhouse
+from core.container.in_image import server
+from core.runtime.errors import StepError
 from core.steps.push import refuse_index, refuse_unservable
+from core.tracking import scoring
 
 pytestmark = pytest.mark.unit
 

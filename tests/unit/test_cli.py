@@ -9,6 +9,8 @@ import sys
 
 import pytest
 
+from tests.plugins.outputs import outputs_of
+
 pytestmark = pytest.mark.unit
 
 
@@ -91,12 +93,11 @@ def test_without_a_terminal_or_yes_a_run_that_would_ask_is_refused_before_anythi
 
 
 def test_a_live_endpoint_is_named_with_its_hourly_cost_and_the_cleanup_command(project_dir):
-    from core.project import Project
+    from core.runtime.project import Project
 
     with Project(project_dir) as project:
-        project.state.update_record("deploy", status="done", outputs={
-            "endpoint_name": "sagewiz-iris", "instance_type": "ml.m5.large", "instance_count": 2,
-            "region": "eu-west-1"})
+        project.state.update_record("deploy", status="done", outputs=outputs_of(
+            "deploy", endpoint_name="sagewiz-iris", instance_type="ml.m5.large", instance_count=2, region="eu-west-1"))
         project.state.upsert_resource("sagemaker_endpoint", "sagewiz-iris", status="created", region="eu-west-1",
                                       sandbox=False)
     result = sagewiz(project_dir, "status")

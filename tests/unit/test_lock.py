@@ -8,14 +8,14 @@ import sys
 
 import pytest
 
-from core.lock import LockedError, ProjectLock
-from core.project import Project
+from core.runtime.lock import LockedError, ProjectLock
+from core.runtime.project import Project
 
 pytestmark = pytest.mark.unit
 
 HOLDER = """
 import sys, time
-from core.project import Project
+from core.runtime.project import Project
 p = Project(sys.argv[1]).open()
 print("held", flush=True)
 time.sleep(60)

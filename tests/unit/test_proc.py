@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from core import proc
-from core.errors import Cancelled
+from core.runtime import proc
+from core.runtime.errors import Cancelled
 
 pytestmark = pytest.mark.unit
 
@@ -64,18 +64,19 @@ def test_cancel_kills_the_whole_process_group():
 
 def test_timeout_stops_the_child():
     with pytest.raises(TimeoutError, match="did not finish"):
-        proc.run([sys.executable, "-c", "import time; time.sleep(30)"], on_line=lambda s, l: None, timeout=0.5)
+        proc.run([sys.executable, "-c", "import time; time.sleep(30)"], on_line=lambda stream, line: None, timeout=0.5)
 
 
 def test_a_child_left_by_a_killed_wizard_is_stopped_before_the_next_one(project, bus, recorder):
     import subprocess
 
-    from core.steps.base import StepContext
+    from core.runtime.engine import Engine
+    from core.steps import STEPS
 
     argv = [sys.executable, "-c", "import time; time.sleep(120)", "left-behind"]
     orphan = subprocess.Popen(argv, start_new_session=True)
     project.state.set_service("child-of-train", {"pid": orphan.pid, "argv": argv})
-    ctx = StepContext(project, "train", bus, threading.Event(), lambda q, d: True)
+    ctx = Engine(STEPS, project, bus).context("train")
     assert ctx.run_process([sys.executable, "-c", "print('fresh')"], source="train") == 0
     assert orphan.wait(timeout=10) is not None, "the left-behind child must be stopped"
     assert any("left running by a wizard that stopped" in line for line in recorder.lines("train"))
@@ -86,12 +87,13 @@ def test_a_child_left_by_a_killed_wizard_is_stopped_before_the_next_one(project,
 def test_an_unrelated_process_with_a_recycled_pid_is_left_alone(project, bus):
     import subprocess
 
-    from core.steps.base import StepContext
+    from core.runtime.engine import Engine
+    from core.steps import STEPS
 
     other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"], start_new_session=True)
     try:
         project.state.set_service("child-of-train", {"pid": other.pid, "argv": ["python", "train.py"]})
-        ctx = StepContext(project, "train", bus, threading.Event(), lambda q, d: True)
+        ctx = Engine(STEPS, project, bus).context("train")
         assert ctx.run_process([sys.executable, "-c", "pass"]) == 0
         assert other.poll() is None
     finally:

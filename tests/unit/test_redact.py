@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from core.events import EventBus, LogLine, StepFailed
-from core.redact import MASK, Redactor
+from core.runtime.events import EventBus, LogLine, StepFailed
+from core.runtime.redact import MASK, Redactor
 
 pytestmark = pytest.mark.unit
 

@@ -7,7 +7,7 @@ import keyring.backend
 import pytest
 from keyring.backends import fail
 
-from core import secrets
+from core.runtime import secrets
 
 pytestmark = pytest.mark.unit
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.settings import FIELDS, Settings, SettingsError, load_settings, save_settings
+from core.runtime.settings import FIELDS, Settings, SettingsError, load_settings, save_settings
 
 pytestmark = pytest.mark.unit
 

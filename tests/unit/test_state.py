@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from core.state import SCHEMA_VERSION, StateError, StateStore
+from core.runtime.state import SCHEMA_VERSION, StateError, StateStore
 
 pytestmark = pytest.mark.unit
 
@@ -62,7 +62,7 @@ def test_readonly_view_never_writes(tmp_path):
 WRITER = """
 import sys
 from pathlib import Path
-from core.state import StateStore
+from core.runtime.state import StateStore
 store = StateStore(Path(sys.argv[1]))
 big = {"blob": "x" * 200_000}
 i = 0

@@ -1,36 +1,63 @@
-"""Core events into the Textual world: log lines buffered for batched writes, the rest as messages."""
+"""Core events into the Textual world: log lines buffered for batched writes, each other event its own message."""
 
 from __future__ import annotations
 
 import threading
 from collections import deque
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from textual.message import Message
 
-from core import events
+from core.runtime import events
 
 if TYPE_CHECKING:
     from textual.app import App
 
+E = TypeVar("E", events.StepStarted, events.StepFinished, events.StepFailed, events.Progress,
+            events.ResourceChanged)
 
-class CoreEvent(Message):
-    """A step lifecycle, progress or resource event from the engine's thread."""
 
-    def __init__(self, event: events.Event) -> None:
+class CoreMessage(Message, Generic[E]):
+    """A core event from the engine's thread, carried as `event`; the app handles each kind by its own name."""
+
+    def __init__(self, event: E) -> None:
         super().__init__()
-        self.event = event
-
-    def can_replace(self, message: Message) -> bool:
-        # A queued progress report is superseded by a newer one for the same step.
-        return (isinstance(message, CoreEvent) and isinstance(self.event, events.Progress)
-                and isinstance(message.event, events.Progress) and message.event.step == self.event.step)
+        self.event: E = event
 
 
 class EventBridge:
-    """Bus subscriber, called on any thread. Log lines wait in a queue the app drains every ~50 ms."""
+    """Bus subscriber, called on any thread. Log lines wait in a queue the app drains every ~50 ms; every other
+    event is posted to the app as the message of its type (`on_event_bridge_step_started` and so on)."""
 
-    def __init__(self, app: "App") -> None:
+    class StepStarted(CoreMessage[events.StepStarted]):
+        """A step began: `event` is core's `StepStarted`."""
+
+    class StepFinished(CoreMessage[events.StepFinished]):
+        """A step ended well: `event` is core's `StepFinished`."""
+
+    class StepFailed(CoreMessage[events.StepFailed]):
+        """A step ended badly or was cancelled: `event` is core's `StepFailed`."""
+
+    class Progress(CoreMessage[events.Progress]):
+        """A running step's progress: `event` is core's `Progress`."""
+
+        def can_replace(self, message: Message) -> bool:
+            # A queued progress report is superseded by a newer one for the same step.
+            return isinstance(message, EventBridge.Progress) and message.event.step == self.event.step
+
+    class ResourceChanged(CoreMessage[events.ResourceChanged]):
+        """An AWS resource entered or left the ledger: `event` is core's `ResourceChanged`."""
+
+    # Which message each core event type (other than LogLine) becomes.
+    MESSAGES: ClassVar[dict[type[Any], type[CoreMessage[Any]]]] = {
+        events.StepStarted: StepStarted,
+        events.StepFinished: StepFinished,
+        events.StepFailed: StepFailed,
+        events.Progress: Progress,
+        events.ResourceChanged: ResourceChanged,
+    }
+
+    def __init__(self, app: App[Any]) -> None:
         self._app = app
         self._lines: deque[events.LogLine] = deque()
         self._lock = threading.Lock()
@@ -38,8 +65,10 @@ class EventBridge:
     def __call__(self, event: events.Event) -> None:
         if isinstance(event, events.LogLine):
             self._lines.append(event)  # deque.append is atomic: no lock on the hot path
-        else:
-            self._app.post_message(CoreEvent(event))
+            return
+        message = self.MESSAGES.get(type(event))
+        if message is not None:
+            self._app.post_message(message(event))
 
     def drain(self) -> list[events.LogLine]:
         """Every queued line, oldest first; called on the UI thread."""

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual.widgets import Static
+
+if TYPE_CHECKING:
+    from core.aws.clients import InUse
 
 
 class WizardHeader(Static):
     """Re-rendered from project state whenever a step finishes or a setting is saved."""
 
-    def show(self, project_name: str, sandbox: bool, in_use, mlflow_url: str, mlflow_live: bool) -> None:
-        """`in_use`: core.aws.InUse, or None while it is being looked up (just after start)."""
+    def show(self, project_name: str, sandbox: bool, in_use: InUse | None, mlflow_url: str, mlflow_live: bool) -> None:
+        """`in_use`: None while it is being looked up (just after start)."""
         badge = (" SANDBOX ", "bold black on yellow") if sandbox else (" AWS ", "bold black on dark_cyan")
         text = Text.assemble(("sagewiz ", "bold"), badge, "  project ", (project_name, "bold"))
         if in_use is None:

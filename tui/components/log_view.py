@@ -7,6 +7,7 @@ import re
 from array import array
 from bisect import bisect_right
 from pathlib import Path
+from typing import Any
 
 from rich.style import Style
 from rich.text import Text
@@ -49,7 +50,7 @@ class LazyLogView(ScrollView, can_focus=True):
             super().__init__()
             self.term, self.line = term, line
 
-    def __init__(self, path: Path, **kwargs) -> None:
+    def __init__(self, path: Path, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.path = Path(path)
         self._offsets = array("Q", [0])  # start of each line; the last entry is the end of the indexed part

@@ -12,7 +12,7 @@ from textual.widgets import Footer, Input, Static
 from tui.components.log_view import LazyLogView
 
 
-class LogViewerScreen(Screen):
+class LogViewerScreen(Screen[None]):
     BINDINGS = [Binding("escape", "back", "Back"), Binding("slash", "search", "Search"),
                 Binding("n", "next_match", "Next match"), Binding("f", "toggle_follow", "Follow")]
 

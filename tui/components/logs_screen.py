@@ -3,26 +3,28 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
+from typing import Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from core.runlog import list_runs
-from tui.components.sidebar import format_duration
+from core.runtime.runlog import list_runs
+from tui.marks import format_duration
 
 
-class LogsScreen(Screen):
+class LogsScreen(Screen[None]):
     """Newest run first; refreshed each time the screen is shown."""
 
     BINDINGS = [Binding("escape,l", "app.pop_screen", "Back"), Binding("enter", "open", "Open log"),
                 Binding("r", "reload", "Reload")]
 
-    def __init__(self, logs_dir) -> None:
+    def __init__(self, logs_dir: Path) -> None:
         super().__init__()
         self.logs_dir = logs_dir
-        self.runs: list[dict] = []
+        self.runs: list[dict[str, Any]] = []
 
     def compose(self) -> ComposeResult:
         yield Static(f"Step runs — full logs in {self.logs_dir.parent.name}/{self.logs_dir.name}  "
@@ -60,7 +62,7 @@ class LogsScreen(Screen):
         if run is not None:
             self._open(run)
 
-    def _open(self, run: dict) -> None:
+    def _open(self, run: dict[str, Any]) -> None:
         from tui.components.log_viewer import LogViewerScreen
 
         path = self.logs_dir / run["log"]

@@ -8,8 +8,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from core import aws_keys
-from core.errors import StepError
+from core.aws import keys as aws_keys
+from core.runtime.errors import StepError
 
 
 def _key_id_problem(text: str) -> str | None:
@@ -59,7 +59,7 @@ class SecretScreen(ModalScreen[bool]):
             self.app.run_worker(self._describe_backend, thread=True, group="keyring", exit_on_error=False)
 
     def _describe_backend(self) -> None:
-        from core import secrets
+        from core.runtime import secrets
 
         text = secrets.describe_backend()  # imports keyring and may talk to D-Bus: off the UI thread
         self.app.call_from_thread(self._show_backend, text)
@@ -100,7 +100,7 @@ class SecretScreen(ModalScreen[bool]):
                             exit_on_error=False)
 
     def _store(self, key_id: str, secret: str) -> None:
-        from core import secrets
+        from core.runtime import secrets
 
         try:
             aws_keys.store(key_id, secret)

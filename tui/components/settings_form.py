@@ -1,13 +1,18 @@
-"""A step's settings as a form: inline validation through core.settings, valid values saved at once."""
+"""A step's settings as a form: inline validation through core.runtime.settings, valid values saved at once."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Input, Label, Select, Static, Switch
 
-from core.settings import FIELDS_BY_KEY, Settings, SettingsError, load_settings, save_settings
+from core.runtime.settings import FIELDS_BY_KEY, Settings, SettingsError, load_settings, save_settings
+
+if TYPE_CHECKING:
+    from core.runtime.project import Project
 
 
 def _widget_id(key: str) -> str:
@@ -22,7 +27,7 @@ class SettingsForm(Vertical):
             super().__init__()
             self.key = key
 
-    def __init__(self, project, keys: tuple[str, ...], **kwargs) -> None:
+    def __init__(self, project: Project, keys: tuple[str, ...], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.project = project
         self.keys = [k for k in keys if k in FIELDS_BY_KEY]

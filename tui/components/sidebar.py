@@ -3,30 +3,25 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from core.steps import STEPS
-from tui.headless import STATUS_ICONS
+from tui.marks import STATUS_ICONS, format_duration
+
+if TYPE_CHECKING:
+    from core.runtime.state import StepStatus
 
 GROUPS = ("Local", "Container", "AWS")
-
-
-def format_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, secs = divmod(int(seconds), 60)
-    return f"{minutes}m{secs:02d}s"
 
 
 class StepList(OptionList):
     """Highlighting a step selects it; the app feeds it each step's record."""
 
-    def __init__(self, **kwargs) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         options: list[Option | None] = []
         for group in GROUPS:
             if options:
@@ -39,7 +34,7 @@ class StepList(OptionList):
         self._titles = {step.id: step.title for step in STEPS}
 
     @staticmethod
-    def _prompt(title: str, status: str, duration: float | None) -> Text:
+    def _prompt(title: str, status: StepStatus, duration: float | None) -> Text:
         icon, style = STATUS_ICONS.get(status, STATUS_ICONS["pending"])
         text = Text.assemble((f" {icon} ", style), title, no_wrap=True, overflow="ellipsis")
         when = format_duration(duration)
@@ -47,7 +42,7 @@ class StepList(OptionList):
             text.append(f" {when}", style="dim")
         return text
 
-    def show_record(self, step_id: str, record: dict) -> None:
+    def show_record(self, step_id: str, record: dict[str, Any]) -> None:
         duration = record.get("duration")
         if record.get("status") == "running" and record.get("started_at"):
             duration = time.time() - record["started_at"]

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Label, Log, ProgressBar, Static
 
-from core.events import Progress
+from core.runtime.events import Progress
 from tui.components.results import ResultsPanel
 from tui.components.settings_form import SettingsForm
+
+if TYPE_CHECKING:
+    from core.runtime.project import Project
+    from core.runtime.state import StepStatus
+    from core.runtime.step import Step
 
 LOG_MAX_LINES = 5000
 
@@ -43,7 +50,7 @@ class StepPane(Vertical):
         self.query_one("#details").border_title = "Step"
         self.query_one("#log", Log).border_title = "Live log"
 
-    async def show_step(self, step, equivalent: str, checks: list[str], project) -> None:
+    async def show_step(self, step: Step, equivalent: str, checks: list[str], project: Project) -> None:
         self.query_one("#step-title", Static).update(
             Text.assemble((step.title, "bold"), (f"  {step.group} · {step.id}", "dim")))
         self.query_one("#step-explanation", Static).update(step.explanation.strip())
@@ -51,7 +58,7 @@ class StepPane(Vertical):
         step_checks = self.query_one("#step-checks", Static)
         step_checks.update(f"Checked before it runs: {', '.join(checks)}." if checks else "")
         step_checks.display = bool(checks)
-        self.query_one("#keys", Button).display = step.id == "credentials"
+        self.query_one("#keys", Button).display = "store_keys" in step.actions
         slot = self.query_one("#form-slot", Vertical)
         await slot.remove_children()
         await slot.mount(SettingsForm(project, step.settings, id="form"))
@@ -61,11 +68,11 @@ class StepPane(Vertical):
     def show_equivalent(self, equivalent: str) -> None:
         self.query_one("#step-equivalent", Static).update("By hand:\n" + equivalent.strip())
 
-    def show_record(self, step_id: str, record: dict, running: bool) -> None:
+    def show_record(self, step_id: str, record: dict[str, Any], running: bool) -> None:
         self.query_one("#run", Button).disabled = running
         self.query_one("#cancel", Button).display = running
         error = self.query_one("#step-error", Static)
-        status = record.get("status", "pending")
+        status: StepStatus = record.get("status", "pending")
         if record.get("error") and status in ("failed", "stale"):
             error.update(Text(record["error"], style="bold red" if status == "failed" else "yellow"))
             error.display = True
@@ -86,3 +93,14 @@ class StepPane(Vertical):
 
     def banner(self, text: str, style: str = "") -> None:
         self.query_one("#banner", Static).update(Text(text, style=style))
+
+    # The live log panel ------------------------------------------------------
+    def clear_log(self) -> None:
+        self.query_one("#log", Log).clear()
+
+    def write_log_lines(self, lines: Iterable[str]) -> None:
+        """Lines at the end of the log panel, in one write however many there are."""
+        self.query_one("#log", Log).write_lines(lines)
+
+    def write_log_line(self, line: str) -> None:
+        self.query_one("#log", Log).write_line(line)

@@ -1,0 +1,1 @@
+"""AWS: clients and credentials, IAM policy, the resource ledger, pricing, names, regions, the sandbox."""

@@ -1,0 +1,1 @@
+"""Docker: the engine API, the serving image build and the serving container."""

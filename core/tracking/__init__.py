@@ -1,0 +1,1 @@
+"""MLflow: the tracking server, training, the logged models and their predictions."""
