@@ -32,11 +32,6 @@ SANDBOX_NOTICE = ("No AWS account is configured, so AWS steps run in the SANDBOX
 # Environment variables that make boto3 find credentials on their own.
 CREDENTIAL_ENV = ("AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_WEB_IDENTITY_TOKEN_FILE",
                   "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI")
-# What a child must not inherit: anything that carries or locates credentials (config such as AWS_ENDPOINT_URL,
-# AWS_CA_BUNDLE or AWS_MAX_ATTEMPTS passes through).
-CHILD_DROPPED_ENV = CREDENTIAL_ENV + ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
-                                      "AWS_CREDENTIAL_EXPIRATION", "AWS_ROLE_ARN", "AWS_ROLE_SESSION_NAME")
-CHILD_TOKEN_SECONDS = 900  # the shortest session STS grants
 
 
 class AwsUnavailable(StepError):
@@ -234,32 +229,6 @@ def decide_sandbox(project: Project) -> str | None:
         return None
     project.settings.set("sandbox.enabled", True)
     return SANDBOX_NOTICE
-
-
-def child_env(project: Project, base: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment for a child process that needs AWS: short-lived STS session credentials, never the key.
-
-    Inherited credential variables are dropped, so a long-term key in this process's environment does not leak.
-    """
-    env = {k: v for k, v in (os.environ if base is None else base).items() if k not in CHILD_DROPPED_ENV}
-    resolved = resolve(project)
-    frozen = resolved.session.get_credentials().get_frozen_credentials()
-    if frozen.token:  # already temporary (role, SSO): pass those on
-        key_id, secret, token = frozen.access_key, frozen.secret_key, frozen.token
-    else:
-        answer = client(project, "sts", resolved=resolved).get_session_token(DurationSeconds=CHILD_TOKEN_SECONDS)
-        creds = answer["Credentials"]
-        key_id, secret, token = creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"]
-    from core.runtime.redact import redactor
-
-    redactor.register(secret)
-    redactor.register(token)
-    env.update(AWS_ACCESS_KEY_ID=key_id, AWS_SECRET_ACCESS_KEY=secret, AWS_SESSION_TOKEN=token,
-               AWS_REGION=resolved.session.region_name, AWS_DEFAULT_REGION=resolved.session.region_name)
-    url = endpoint_url(project)
-    if url:
-        env["AWS_ENDPOINT_URL"] = url
-    return env
 
 
 def error_code(exc: BaseException) -> str:

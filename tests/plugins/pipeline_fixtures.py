@@ -233,7 +233,7 @@ class ReferenceRun:
 
 
 def _session_secrets(moto_url: str) -> tuple[str, ...]:
-    """The secret and token the emulator gives any GetSessionToken (a child_env would carry them)."""
+    """The secret and token the emulator gives any GetSessionToken (none may show in a process or a file)."""
     creds = sandbox_client(moto_url, "sts").get_session_token()["Credentials"]
     return creds["SecretAccessKey"], creds["SessionToken"]
 
