@@ -1,7 +1,7 @@
 """What a project leaves running that bills by the hour, said when a run or the wizard ends with it still up.
 
-Read from the ledger (an endpoint whose create call was made and that cleanup has not deleted) and the deploy
-step's outputs (its instance type and count), so it needs no AWS call and works after a crash.
+Read from the ledger alone (an endpoint whose create call was made and that cleanup has not deleted, with the
+instance type and count it was created with), so it needs no AWS call and works after a crash.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ class LiveEndpoint:
     region: str
     sandbox: bool
     confirmed: bool  # False: the create call was made but never confirmed (a crash); it may exist
-    instances: str  # "1 x ml.m5.large", or "" when the deploy step's outputs do not describe it
+    instances: str  # "1 x ml.m5.large", or "" when the ledger entry does not say (one from an older sagewiz)
     per_hour: float | None
     currency: str
 
@@ -37,23 +37,21 @@ class LiveEndpoint:
 
 
 def live_endpoints(project: Project) -> list[LiveEndpoint]:
-    """Endpoints the ledger holds as intent or created, priced from the deploy step's outputs when they match."""
+    """Endpoints the ledger holds as intent or created, priced from the instances recorded with them."""
     from core.aws import pricing
     from core.runtime.errors import StepError
 
-    assert project.state is not None
-    deployed = project.state.outputs("deploy")
     found = []
     for entry in project.state.ledger():
         if entry.get("kind") != "sagemaker_endpoint" or entry.get("status") not in ("intent", "created"):
             continue
-        region = entry.get("region") or deployed.get("region") or project.settings["aws.region"]
+        region = entry.get("region") or project.settings["aws.region"]
         instances, per_hour, currency = "", None, "USD"
-        if deployed.get("endpoint_name") == entry["id"] and deployed.get("instance_type"):
-            count = int(deployed.get("instance_count") or 1)
-            instances = f"{count} x {deployed['instance_type']}"
+        if entry.get("instance_type"):
+            count = int(entry.get("instance_count") or 1)
+            instances = f"{count} x {entry['instance_type']}"
             try:
-                estimate = pricing.estimate(deployed["instance_type"], region, count)
+                estimate = pricing.estimate(entry["instance_type"], region, count)
             except StepError:  # an instance type the table no longer lists
                 estimate = None
             if estimate is not None:

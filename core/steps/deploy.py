@@ -108,7 +108,8 @@ class DeployStep(Step):
         ctx.resource_created("sagemaker_endpoint_config", config_name)
 
         previous = self._describe(sagemaker, endpoint)
-        ctx.resource_intent("sagemaker_endpoint", endpoint, region=region)
+        ctx.resource_intent("sagemaker_endpoint", endpoint, region=region, instance_type=instance_type,
+                            instance_count=count)
         if previous is None:
             self._call(lambda: sagemaker.create_endpoint(EndpointName=endpoint, EndpointConfigName=config_name,
                                                          Tags=tags),

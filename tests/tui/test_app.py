@@ -233,10 +233,8 @@ async def test_the_header_shows_the_account_credentials_and_region_in_use(projec
 async def test_quitting_with_a_live_endpoint_says_what_it_costs_and_how_to_delete_it(project):
     from tui.app import WizardApp
 
-    project.state.update_record("deploy", status="done", outputs=outputs_of(
-        "deploy", endpoint_name="sagewiz-iris", instance_type="ml.m5.large", instance_count=1, region="us-east-1"))
     project.state.upsert_resource("sagemaker_endpoint", "sagewiz-iris", status="created", region="us-east-1",
-                                  sandbox=False)
+                                  sandbox=False, instance_type="ml.m5.large", instance_count=1)
     app = WizardApp(project)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("q")
