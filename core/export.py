@@ -39,7 +39,6 @@ def _template(name: str) -> str:
 
 def _known(project: Project, values: dict[str, Any], kind: str, output: str) -> list[str]:
     """Names of one kind of SageMaker resource: the deploy step's output plus live ledger entries."""
-    assert project.state is not None, "export reads an opened project"
     names = {values[output]} if values.get(output) else set()
     names |= {r["id"] for r in project.state.ledger()
               if r.get("kind") == kind and r.get("status") in ("intent", "created")}

@@ -142,7 +142,7 @@ def in_use(project: Project) -> InUse:
     except StepError as exc:
         return InUse(None, project.settings["aws.region"], problem=str(exc))
     last4 = (resolved.key_id or "")[-4:]
-    checked = project.state.outputs("credentials") if project.state is not None else {}
+    checked = project.state.outputs("credentials") if project.is_open else {}
     same = checked.get("source") == resolved.source and checked.get("key_id_last4", "") == last4
     return InUse(resolved.source, resolved.session.region_name, last4,
                  checked.get("account") if same else None, checked.get("arn") if same else None)

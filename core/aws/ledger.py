@@ -58,7 +58,6 @@ def _ours(aws: Aws, arn: str, tag: str) -> bool:
 def discover(project: Project, aws: Aws, everything: bool) -> list[Resource]:
     """Ledger entries not yet deleted, plus tagged SageMaker resources and model objects under our prefix."""
     found: dict[tuple[str, str], None] = {}
-    assert project.state is not None
     for entry in project.state.ledger():
         if entry.get("status") != "deleted" and entry["kind"] in ORDER:
             found[(entry["kind"], entry["id"])] = None

@@ -71,7 +71,6 @@ def _start(project: Project, name: str, argv: list[str], env: dict[str, str], pr
 
 def _adopt(project: Project, name: str) -> dict[str, Any] | None:
     """A service a previous wizard in this project started and left running (it was killed)."""
-    assert project.state is not None
     info = project.state.service(name)
     if info and pid_alive(info["pid"]) and _answers(info["probe"]):
         return info
@@ -82,7 +81,6 @@ def _adopt(project: Project, name: str) -> dict[str, Any] | None:
 
 def _own(project: Project, name: str, info: dict[str, Any]) -> None:
     state = project.state
-    assert state is not None
     state.set_service(name, info)
 
     def stop() -> None:

@@ -35,7 +35,6 @@ class Engine:
 
     @property
     def state(self) -> StateStore:
-        assert self.project.state is not None, "the engine drives an opened project"
         return self.project.state
 
     def resume_point(self, end: str | None = None) -> str | None:

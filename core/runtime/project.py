@@ -34,8 +34,19 @@ class Project:
         for key, value in (overrides or {}).items():
             self.settings.set(key, value)
         self.lock = ProjectLock(self.dir / "lock")
-        self.state: StateStore | None = None
+        self._state: StateStore | None = None
         self._on_close: list[Callable[[], None]] = []
+
+    @property
+    def state(self) -> StateStore:
+        """The project's state; there is none before `open()` or `open_readonly()`."""
+        if self._state is None:
+            raise ProjectError(f"The project {self.root} is not open, so its state cannot be read.")
+        return self._state
+
+    @property
+    def is_open(self) -> bool:
+        return self._state is not None
 
     @property
     def sandbox(self) -> bool:
@@ -47,7 +58,7 @@ class Project:
         os.chmod(self.dir, 0o700)
         self.lock.acquire()
         try:
-            self.state = StateStore(self.dir / "state.json")
+            self._state = StateStore(self.dir / "state.json")
         except BaseException:
             self.lock.release()
             raise
@@ -57,7 +68,7 @@ class Project:
     def open_readonly(self) -> Project:
         """Read state without taking the lock, for status and logs while another wizard runs; with no live
         wizard holding the project, a step still marked running was interrupted and is shown so."""
-        self.state = StateStore(self.dir / "state.json", readonly=True)
+        self._state = StateStore(self.dir / "state.json", readonly=True)
         if not self.lock.held_by_other():
             self.state.mark_interrupted()
         return self
@@ -76,7 +87,7 @@ class Project:
         self.lock.release()
 
     def __enter__(self) -> Project:
-        return self if self.state is not None else self.open()
+        return self if self.is_open else self.open()
 
     def __exit__(self, *exc: object) -> None:
         self.close()

@@ -74,7 +74,6 @@ class Registry:
 
     def outputs(self, project: Project, step_id: str) -> StepOutputs | None:
         """A step's saved outputs, typed (None when it has produced none); a StepError if their shape is wrong."""
-        assert project.state is not None, "outputs are read from an opened project"
         saved = project.state.outputs(step_id)
         return self.get(step_id).Outputs.load(step_id, saved) if saved else None
 
@@ -106,6 +105,6 @@ class Registry:
     def by_hand(self, step_id: str, project: Project | None) -> str:
         """The step's commands by hand with this project's values (its generic text without a project)."""
         step = self.get(step_id)
-        if project is None or project.state is None:
+        if project is None or not project.is_open:
             return step.manual
         return redactor(step.by_hand(Shown(self.values(project))))

@@ -44,7 +44,6 @@ class StepContext:
 
     @property
     def state(self) -> StateStore:
-        assert self.project.state is not None, "a step runs in an opened project"
         return self.project.state
 
     def outputs(self, step: str) -> Any:

@@ -81,7 +81,6 @@ class CredentialsStep(Step):
     def values(self, project: Project, outputs: CredentialsOutputs | None, known: dict[str, Any]) -> dict[str, Any]:
         """Who and where the AWS commands act; in the sandbox, the emulator they are sent to."""
         s = project.settings
-        assert project.state is not None, "values are read from an opened project"
         emulator = (project.state.service("sandbox-aws") or {}).get("url") or s["sandbox.aws_endpoint"] or None
         return {
             "region": first(outputs.region if outputs else None, s["aws.region"]),

@@ -42,7 +42,6 @@ def probe(url: str, timeout: float = 1.0) -> str | None:
 def ui_address(project: Project) -> tuple[str, bool]:
     """The MLflow UI's address, and whether the tracking step has connected to it (else the settings' guess)."""
     settings = project.settings
-    assert project.state is not None
     known = project.state.outputs("tracking").get("ui_url") or ""
     guess = settings["tracking.uri"] or f"http://{settings['tracking.host']}:{settings['tracking.port']}"
     return known or guess, bool(known)
