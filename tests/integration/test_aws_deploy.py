@@ -41,12 +41,17 @@ def test_deploy_creates_everything_and_ledger_confirms_it(deployable, step_ctx):
 
 
 def test_redeploy_updates_the_endpoint_and_deletes_the_old_config(deployable, step_ctx, monkeypatch):
+    from core.aws import billable, names
     from core.aws import clients as aws
-    from core.aws import names
 
     first = run_step_directly(step_ctx, "deploy")
     monkeypatch.setattr(names.time, "time", lambda: 4102444800.0)  # a later stamp: new names
+    deployable.settings.set("deploy.instance_type", "ml.m5.xlarge")
+    deployable.settings.set("deploy.instance_count", 2)
     second = run_step_directly(step_ctx, "deploy")
+    # the live-endpoint reminder reads the instances from the ledger, so the update must have rewritten them
+    [live] = billable.live_endpoints(deployable)
+    assert (live.name, live.instances) == ("sagewiz-iris", "2 x ml.m5.xlarge") and live.per_hour
     assert second["endpoint_config"] != first["endpoint_config"]
     sm = aws.client(deployable, "sagemaker")
     assert sm.describe_endpoint(EndpointName="sagewiz-iris")["EndpointConfigName"] == second["endpoint_config"]

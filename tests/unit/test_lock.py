@@ -1,4 +1,4 @@
-"""One wizard per project: a live holder is named, a dead holder's lock is taken over."""
+"""One wizard per project: a live holder is named, a dead holder's lock is taken over; state only once open."""
 
 from __future__ import annotations
 
@@ -47,3 +47,16 @@ def test_stale_lock_of_dead_pid_is_taken_over(tmp_path):
     assert lock.owner() == os.getpid()
     lock.release()
     assert not lock_path.exists()
+
+
+def test_state_is_refused_with_a_sentence_until_the_project_is_opened(project_dir):
+    from core.runtime.project import ProjectError
+
+    project = Project(project_dir)
+    assert not project.is_open
+    with pytest.raises(ProjectError, match="is not open"):
+        project.state  # noqa: B018
+    with project:
+        assert project.is_open and project.state.ledger() == []
+    readonly = Project(project_dir).open_readonly()
+    assert readonly.is_open and not readonly.lock.held_by_other()
