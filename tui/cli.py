@@ -33,6 +33,7 @@ EPILOG = """examples:
   sagewiz credentials store        keep an AWS key pair in the OS keyring (prompted, masked)
   sagewiz doctor                   preflight checks only
   sagewiz cleanup --yes            delete everything sagewiz created in AWS
+  sagewiz sandbox start            keep the strict AWS emulator and registry running (sandbox stop ends them)
 """
 
 
@@ -85,6 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("doctor", parents=[common], help="run the preflight checks only")
     explain = sub.add_parser("explain", parents=[common], help="what a step does and the equivalent commands")
     explain.add_argument("step", choices=STEPS.ids, metavar="STEP")
+    sandbox = sub.add_parser("sandbox", parents=[common], help="start, stop or show the local AWS emulator and "
+                                                                "registry, kept running between wizards")
+    sandbox.add_argument("action", choices=("start", "stop", "status"))
+    sandbox.add_argument("--port", type=int, help="the emulator's port (default: a free one)")
     export = sub.add_parser("export", parents=[common], help="write runnable scripts of the whole deployment")
     export.add_argument("directory", nargs="?", type=Path, default=Path("sagewiz-export"))
     return parser
@@ -341,6 +346,35 @@ def cmd_cleanup(args: argparse.Namespace) -> int:
     return cmd_run(args)
 
 
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    """The project's sandbox services, kept running for other tools and wizards (`sandbox.aws_endpoint`)."""
+    from core.aws import sandbox
+    from core.runtime.errors import StepError
+    from core.runtime.project import Project
+
+    out = console()
+    project = Project(getattr(args, "project_dir", Path.cwd()), overrides=overrides_from(args))
+    opened = project.open_readonly() if args.action == "status" else project.open()
+    try:
+        if args.action == "start":
+            started = sandbox.start_kept(opened, args.port)
+            out.print(f"AWS endpoint: {started.aws_endpoint}\nregistry:     {started.registry}\n"
+                      f"Point other projects at them with sandbox.aws_endpoint = \"{started.aws_endpoint}\" and "
+                      f"sandbox.registry = \"{started.registry}\"; stop them with: sagewiz sandbox stop")
+        elif args.action == "stop":
+            stopped = sandbox.stop_kept(opened)
+            out.print("Stopped " + ", ".join(stopped) + "." if stopped else "No sandbox service was running.")
+        else:
+            for line in sandbox.status(opened):
+                out.print(line)
+    except StepError as exc:
+        out.print(f"[red]{exc}[/]")
+        return EXIT_STEP_FAILED
+    finally:
+        opened.close()
+    return EXIT_OK
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     from rich.table import Table
 
@@ -406,7 +440,8 @@ def cmd_wizard(args: argparse.Namespace) -> int:
 
 COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     "steps": cmd_steps, "run": cmd_run, "status": cmd_status, "logs": cmd_logs, "credentials": cmd_credentials,
-    "cleanup": cmd_cleanup, "doctor": cmd_doctor, "explain": cmd_explain, "export": cmd_export, None: cmd_wizard}
+    "cleanup": cmd_cleanup, "sandbox": cmd_sandbox, "doctor": cmd_doctor, "explain": cmd_explain,
+    "export": cmd_export, None: cmd_wizard}
 
 
 def main(argv: list[str] | None = None) -> int:

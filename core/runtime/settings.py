@@ -95,8 +95,8 @@ FIELDS: tuple[Field, ...] = (
     Field("cleanup.everything", False, "cleanup also deletes the ECR repository and the IAM role", bool,
           "true or false"),
     Field("sandbox.enabled", False, "run every AWS step against a local emulator", bool, "true or false"),
-    Field("sandbox.aws_endpoint", "", "an AWS emulator that already runs; empty starts moto server", str,
-          "an http URL or empty", _pattern(r"https?://\S+")),
+    Field("sandbox.aws_endpoint", "", "an AWS emulator that already runs (sagewiz sandbox start); empty starts "
+          "sagewiz's own", str, "an http URL or empty", _pattern(r"https?://\S+")),
     Field("sandbox.own_credentials", False, "sign sandbox calls with your own credentials (keyring, profile, "
           "environment) to rehearse that path; they go to the local emulator only", bool, "true or false"),
     Field("sandbox.registry", "", "a registry that already runs, host:port; empty starts one", str,
