@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -23,8 +25,12 @@ class IamOutputs(StepOutputs):
     role_arn: str
     role_name: str
     policy: str
-    policy_document: dict[str, Any] | None  # None with the managed policy
+    policy_document: dict[str, Any] | None  # the inline policy: least privilege, or the model read beside managed
     created: bool
+
+
+POLICY_CHANGED = ("The role's policy no longer matches the settings (deploy.endpoint, deploy.bucket or "
+                  "image.repository changed); run the iam step again.")
 
 
 class IamStep(Step):
@@ -33,12 +39,15 @@ class IamStep(Step):
     group = "AWS"
     asks = "before it creates the IAM execution role"
     consumes = ("credentials",)
-    settings = ("iam.role_name", "iam.policy")
+    # The role's policy names the endpoint's logs, the bucket and the repository: those settings are the deploy
+    # and image steps' too, and a change to them leaves a role that no longer fits (see verify).
+    settings = ("iam.role_name", "iam.policy", "deploy.endpoint", "deploy.bucket", "image.repository")
     explanation = (
         "SageMaker pulls the image and reads the model as a role you own. This step creates (or reuses) that "
         "execution role, trusted by sagemaker.amazonaws.com, with a policy limited to this repository, bucket "
         "and the endpoint's logs. The tutorial attaches AmazonSageMakerFullAccess and an ECR policy on all "
-        "resources; set iam.policy = managed to do the same."
+        "resources; set iam.policy = managed to do the same (sagewiz then adds a policy to read the model, which "
+        "AmazonSageMakerFullAccess allows only in buckets named after SageMaker)."
     )
     manual = ("aws iam create-role --role-name sagewiz-sagemaker-execution --assume-role-policy-document file://trust.json\n"
               "aws iam put-role-policy --role-name sagewiz-sagemaker-execution --policy-name sagewiz-execution "
@@ -56,18 +65,28 @@ class IamStep(Step):
         account, region = creds.account, creds.region
         role_name = ctx.settings["iam.role_name"]
         mode = ctx.settings["iam.policy"]
-        endpoint = names.sagemaker_name(ctx.settings["deploy.endpoint"], "endpoint")
-        repository = names.repository_name(ctx.settings["image.repository"])
-        bucket = names.default_bucket(ctx.project, account, region)
-        document = (iam_policy.execution_policy(account, region, repository, bucket, names.model_prefix(ctx.project),
-                                                endpoint) if mode == "least-privilege" else None)
-        shown = (json.dumps(document, indent=2) if document
-                 else f"managed policy {iam_policy.managed_policy_arn(region)}")
+        managed = mode == "managed"
+        document = self._document(ctx, account, region)
+        shown = json.dumps(document, indent=2)
+        if managed:
+            shown = f"managed policy {iam_policy.managed_policy_arn(region)}, and to read the model:\n{shown}"
         ctx.log(f"Execution role {role_name} ({mode}) will get:\n{shown}")
         resolved = aws.resolve(ctx.project)
         iam = aws.client(ctx.project, "iam", resolved=resolved)
-        self._check_caller(ctx, aws.client(ctx.project, "iam", attempts=1, resolved=resolved), creds.arn)
         role = self._existing(iam, role_name)
+        endpoint = names.sagemaker_name(ctx.settings["deploy.endpoint"], "endpoint")
+        repository = names.repository_name(ctx.settings["image.repository"])
+        bucket = names.default_bucket(ctx.project, account, region)
+        existing = self._known_to_exist(aws.client(ctx.project, "s3", resolved=resolved),
+                                        aws.client(ctx.project, "ecr", resolved=resolved), bucket, repository)
+        stamp = time.time()
+        needs = iam_policy.caller_needs(
+            account, region, role=role_name, repository=repository, bucket=bucket,
+            prefix=names.model_prefix(ctx.project), endpoint=endpoint,
+            model=names.versioned(endpoint, "model", stamp),
+            endpoint_config=names.versioned(f"{endpoint}-cfg", "endpoint config", stamp), managed=managed,
+            everything=ctx.settings["cleanup.everything"], existing=existing | ({"role"} if role else set()))
+        self._check_caller(ctx, aws.client(ctx.project, "iam", attempts=1, resolved=resolved), creds.arn, needs)
         created = role is None
         if role is not None:
             trusted = json.dumps(role.get("AssumeRolePolicyDocument", ""))
@@ -86,18 +105,29 @@ class IamStep(Step):
             except botocore.exceptions.ClientError as exc:
                 raise aws.api_error(exc, "iam:CreateRole", f"create the role {role_name}") from None
             ctx.resource_created("iam_role", role_name, arn=role["Arn"])
+        action = "iam:AttachRolePolicy"
         try:
-            if document:
-                iam.put_role_policy(RoleName=role_name, PolicyName=names.INLINE_POLICY,
-                                    PolicyDocument=json.dumps(document))
-            else:
+            if managed:
                 iam.attach_role_policy(RoleName=role_name, PolicyArn=iam_policy.managed_policy_arn(region))
+            action = "iam:PutRolePolicy"
+            iam.put_role_policy(RoleName=role_name, PolicyName=names.INLINE_POLICY, PolicyDocument=json.dumps(document))
         except botocore.exceptions.ClientError as exc:
-            raise aws.api_error(exc, "iam:PutRolePolicy" if document else "iam:AttachRolePolicy",
-                                f"give the role {role_name} its policy") from None
+            raise aws.api_error(exc, action, f"give the role {role_name} its policy") from None
         self._wait_visible(ctx, iam, role_name)
         return IamOutputs(role_arn=role["Arn"], role_name=role_name, policy=mode, policy_document=document,
                           created=created)
+
+    @staticmethod
+    def _document(ctx: StepContext, account: str, region: str) -> dict[str, Any]:
+        """The role's inline policy from the current settings: least privilege, or beside AmazonSageMakerFullAccess
+        the read of the model (that policy reads only buckets named after SageMaker or objects tagged for it)."""
+        bucket = names.default_bucket(ctx.project, account, region)
+        prefix = names.model_prefix(ctx.project)
+        if ctx.settings["iam.policy"] == "managed":
+            return iam_policy.model_access_policy(region, bucket, prefix)
+        repository = names.repository_name(ctx.settings["image.repository"])
+        endpoint = names.sagemaker_name(ctx.settings["deploy.endpoint"], "endpoint")
+        return iam_policy.execution_policy(account, region, repository, bucket, prefix, endpoint)
 
     @staticmethod
     def _existing(iam: Any, role_name: str) -> dict[str, Any] | None:
@@ -114,28 +144,56 @@ class IamStep(Step):
             raise aws.api_error(exc, "iam:GetRole", f"look up the role {role_name}") from None
 
     @staticmethod
-    def _check_caller(ctx: StepContext, iam: Any, caller_arn: str) -> None:
-        """Ask IAM's policy simulator whether the caller may do what the next steps do; say what is needed."""
+    def _known_to_exist(s3: Any, ecr: Any, bucket: str, repository: str) -> set[str]:
+        """Which of the bucket and the repository surely exist, so their create permissions are not needed; a
+        refused look-up (403, AccessDenied) says nothing, and the create actions stay checked."""
+        import botocore.exceptions
+
+        found = set()
+        with contextlib.suppress(botocore.exceptions.ClientError):
+            s3.head_bucket(Bucket=bucket)
+            found.add("bucket")
+        with contextlib.suppress(botocore.exceptions.ClientError):
+            ecr.describe_repositories(repositoryNames=[repository])
+            found.add("repository")
+        return found
+
+    @staticmethod
+    def _check_caller(ctx: StepContext, iam: Any, caller_arn: str, needs: list[iam_policy.Need]) -> None:
+        """Ask IAM's policy simulator, resource by resource, whether the caller may do what the next steps do.
+
+        A denial is a warning: the simulator sees the caller's identity policies, not the bucket's or the
+        repository's own policies, nor the request's every condition, so the call itself may still be allowed."""
         import botocore.exceptions
         import botocore.parsers
 
-        from core.runtime.errors import StepError
-
-        actions = list(iam_policy.CALLER_ACTIONS)
-        try:
-            answer = iam.simulate_principal_policy(
-                PolicySourceArn=iam_policy.principal_for_simulation(caller_arn), ActionNames=actions)
-        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError,
-                botocore.parsers.ResponseParserError) as exc:  # emulators lack the simulator
-            ctx.log(f"Could not check your permissions with the IAM policy simulator ({exc.__class__.__name__}). "
-                    f"The next steps need: {', '.join(actions)}.", "warn")
-            return
-        denied = [r["EvalActionName"] for r in answer.get("EvaluationResults", [])
-                  if r.get("EvalDecision") != "allowed"]
+        principal = iam_policy.principal_for_simulation(caller_arn)
+        denied: list[tuple[str, str]] = []
+        for need in needs:
+            request: dict[str, Any] = {"PolicySourceArn": principal, "ActionNames": list(need.actions)}
+            if need.resource != "*":
+                request["ResourceArns"] = [need.resource]
+            if need.context:
+                request["ContextEntries"] = [{"ContextKeyName": key, "ContextKeyValues": [value],
+                                              "ContextKeyType": "string"} for key, value in need.context]
+            try:
+                answer = iam.simulate_principal_policy(**request)
+            except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError,
+                    botocore.parsers.ResponseParserError) as exc:  # emulators lack the simulator
+                wanted = [(action, n.resource) for n in needs for action in n.actions]
+                ctx.log(f"Could not check your permissions with the IAM policy simulator ({exc.__class__.__name__}). "
+                        f"The next steps need: {_listing(wanted)}.", "warn")
+                return
+            denied += [(result["EvalActionName"], need.resource) for result in answer.get("EvaluationResults", [])
+                       if result.get("EvalDecision") != "allowed"]
         if denied:
-            raise StepError(f"Your AWS identity {caller_arn} is missing permissions the next steps need: "
-                            f"{', '.join(denied)}. Ask your AWS administrator to allow them, then retry.")
-        ctx.log("The policy simulator confirms you may push to ECR and create SageMaker resources.")
+            ctx.log(f"The IAM policy simulator says your AWS identity {caller_arn} may not do what the next steps "
+                    f"need: {_listing(denied)}. The step that needs one will fail unless a policy the simulator "
+                    "does not see allows it (a bucket or repository policy); ask your AWS administrator to allow "
+                    "them.", "warn")
+            return
+        ctx.log("The policy simulator confirms you may push to ECR, upload the model and create SageMaker "
+                "resources.")
 
     @staticmethod
     def _wait_visible(ctx: StepContext, iam: Any, role_name: str) -> None:
@@ -150,11 +208,34 @@ class IamStep(Step):
                         "to propagate at times. Run the step again in a minute.")
 
     def verify(self, ctx: StepContext, outputs: IamOutputs) -> str | None:
+        """The role still exists, and its policy is still the one the settings ask for (they name the bucket, the
+        repository and the endpoint's logs)."""
+        import botocore.exceptions
+
         from core.aws import clients as aws
 
+        if (outputs.role_name, outputs.policy) != (ctx.settings["iam.role_name"], ctx.settings["iam.policy"]):
+            return "The iam.role_name or iam.policy setting changed since the role was set up; run the iam step again."
         try:
-            if self._existing(aws.client(ctx.project, "iam", timeout=10), outputs.role_name) is None:
+            creds = ctx.outputs("credentials")
+            iam = aws.client(ctx.project, "iam", timeout=10)
+            if self._existing(iam, outputs.role_name) is None:
                 return f"The role {outputs.role_name} no longer exists."
+            if outputs.policy == "managed":
+                attached = iam.list_attached_role_policies(RoleName=outputs.role_name)["AttachedPolicies"]
+                managed = iam_policy.managed_policy_arn(creds.region)
+                if managed not in [p["PolicyArn"] for p in attached]:
+                    return (f"The role {outputs.role_name} no longer has {iam_policy.MANAGED_POLICY} attached; run "
+                            "the iam step again.")
+            try:
+                current = iam.get_role_policy(RoleName=outputs.role_name, PolicyName=names.INLINE_POLICY)
+            except botocore.exceptions.ClientError as exc:
+                if aws.error_code(exc) != "NoSuchEntity":
+                    raise
+                return (f"The role {outputs.role_name} no longer has its inline policy {names.INLINE_POLICY}; run "
+                        "the iam step again.")
+            if current["PolicyDocument"] != self._document(ctx, creds.account, creds.region):
+                return POLICY_CHANGED
         except Exception as exc:  # verification must not crash the engine
             return str(exc)
         return None
@@ -175,12 +256,24 @@ class IamStep(Step):
         role, aws = v["role_name"], aws_options(v)
         text = (f"cat > trust.json <<'EOF'\n{json.dumps(iam_policy.TRUST_POLICY, indent=2)}\nEOF\n"
                 f"aws iam create-role {aws} --role-name {role} --assume-role-policy-document file://trust.json\n")
-        if v["policy"] == "managed":
-            return text + (f"aws iam attach-role-policy {aws} --role-name {role} "
-                           f"--policy-arn {iam_policy.managed_policy_arn(v['region'])}\n")
         document = v.get("policy_document")
-        shown = json.dumps(document, indent=2) if document else "<the least-privilege policy the iam step writes>"
+        if v["policy"] == "managed":
+            text += (f"aws iam attach-role-policy {aws} --role-name {role} "
+                     f"--policy-arn {iam_policy.managed_policy_arn(v['region'])}\n"
+                     f"# {iam_policy.MANAGED_POLICY} reads only buckets named after SageMaker: allow the model's\n")
+            placeholder = "<the policy to read the model the iam step writes>"
+        else:
+            placeholder = "<the least-privilege policy the iam step writes>"
+        shown = json.dumps(document, indent=2) if document else placeholder
         return (text + f"cat > policy.json <<'EOF'\n{shown}\nEOF\n"
                 f"aws iam put-role-policy {aws} --role-name {role} --policy-name {names.INLINE_POLICY} "
                 "--policy-document file://policy.json\n"
                 f"# role ARN: {v['role_arn']}")
+
+
+def _listing(pairs: list[tuple[str, str]]) -> str:
+    """(action, resource) pairs as "a, b on arn1; c on arn2", resources in their first order."""
+    by_resource: dict[str, list[str]] = {}
+    for action, resource in pairs:
+        by_resource.setdefault(resource, []).append(action)
+    return "; ".join(f"{', '.join(actions)} on {resource}" for resource, actions in by_resource.items())

@@ -85,10 +85,14 @@ def test_iam_shows_the_trust_and_the_roles_policy(deployed):
     assert "put-role-policy --region eu-west-1 --role-name my-role" in text
     deployed.settings.set("iam.policy", "managed")
     deployed.state.update_record("iam", outputs=outputs_of("iam", role_arn=ROLE_ARN, role_name="my-role",
-                                                           policy="managed"))
+                                                           policy="managed", policy_document={
+                                                               "Version": "2012-10-17",
+                                                               "Statement": [{"Sid": "ReadModelData"}]}))
     managed = STEPS.by_hand("iam", deployed)
     assert "attach-role-policy" in managed and "AmazonSageMakerFullAccess" in managed
-    assert "put-role-policy" not in managed
+    # the managed policy reads only buckets named after SageMaker: the model's read comes beside it
+    assert "put-role-policy" in managed and '"Sid": "ReadModelData"' in managed
+    assert "PullModelImage" not in managed
 
 
 def test_image_shows_the_dockerfile_for_the_models_python(deployed):
