@@ -49,18 +49,58 @@ def tutorial_request(body: bytes, content_type: str) -> tuple[bytes, str]:
     return json.dumps(data).encode("utf-8"), "; ".join([mime, *kept])
 
 
-class TutorialRequests:
-    """ASGI middleware applying `tutorial_request` to POST /invocations."""
+def positional_request(body: bytes, inputs: list[str]) -> tuple[bytes, str | None]:
+    """Name a `dataframe_split` payload's columns after the model's inputs when they are only positions 0..n-1.
 
-    def __init__(self, app: App) -> None:
+    The tutorial trains on a numpy array, so its predict.py sends `pd.DataFrame(X_train).iloc[[3]].to_json(
+    orient="split")` with columns 0 and 1, which MLflow refuses as missing inputs though they are the signature's
+    columns in order. Only exactly 0..n-1 (ints, or their strings) with n the number of inputs is renamed; anything
+    else is left to MLflow's own schema error. The body and the line to log, or the body untouched and None.
+    """
+    try:
+        data = json.loads(body)
+    except ValueError:  # not JSON: MLflow answers with its own error
+        return body, None
+    split = data.get("dataframe_split") if isinstance(data, dict) else None
+    if not isinstance(split, dict):
+        return body, None
+    columns = split.get("columns")
+    if not inputs or not isinstance(columns, list) or not positions(columns, len(inputs)):
+        return body, None
+    split["columns"] = inputs
+    note = f"Mapped positional columns {columns} to the model's inputs {inputs} in order."
+    return json.dumps(data).encode("utf-8"), note
+
+
+def positions(columns: list[Any], count: int) -> bool:
+    """Whether `columns` are pandas' default labels 0..count-1 (JSON ints, not bools or floats, or strings)."""
+    expected = list(range(count))
+    if all(type(column) is int for column in columns):
+        return columns == expected
+    return columns == [str(i) for i in expected]
+
+
+def signature_inputs(model: Any) -> list[str]:
+    """The signature's input names in order; none without a signature or with unnamed inputs."""
+    schema = model.metadata.get_input_schema()
+    if schema is None or not schema.has_input_names():
+        return []
+    return [str(name) for name in schema.input_names()]
+
+
+class TutorialRequests:
+    """ASGI middleware applying `tutorial_request`, then `positional_request`, to JSON POST /invocations."""
+
+    def __init__(self, app: App, inputs: list[str]) -> None:
         self.app = app
+        self.inputs = inputs
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != "/invocations":
             return await self.app(scope, receive, send)
         headers = list(scope["headers"])
         content_type = next((v.decode("latin-1") for k, v in headers if k == b"content-type"), "")
-        if "format=" not in content_type.replace(" ", ""):
+        if content_type.partition(";")[0].strip().lower() != "application/json":
             return await self.app(scope, receive, send)
         chunks, more = [], True
         while more:
@@ -72,6 +112,9 @@ class TutorialRequests:
             body, content_type = tutorial_request(body, content_type)
         except ValueError:  # not JSON: let MLflow answer with its own error
             pass
+        body, note = positional_request(body, self.inputs)
+        if note:
+            print(note, flush=True)
         headers = [(k, v) for k, v in headers if k not in (b"content-type", b"content-length")]
         headers += [(b"content-type", content_type.encode("latin-1")), (b"content-length", str(len(body)).encode())]
         replayed = False
@@ -98,9 +141,9 @@ def main(argv: list[str]) -> int:
     print(f"Loading the model from {MODEL_DIR}", flush=True)
     model = load_model(MODEL_DIR)
     print(f"Model loaded; serving on 0.0.0.0:{port}", flush=True)
+    app = TutorialRequests(scoring_server.init(model), signature_inputs(model))
     # SageMaker keeps connections open for up to 60 s between requests.
-    uvicorn.run(TutorialRequests(scoring_server.init(model)), host="0.0.0.0", port=port, timeout_keep_alive=75,
-                log_level="info")
+    uvicorn.run(app, host="0.0.0.0", port=port, timeout_keep_alive=75, log_level="info")
     return 0
 
 
