@@ -9,6 +9,7 @@ long-term key stays in the keyring and in this process's memory.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,16 +102,43 @@ def resolve(project: Project) -> Resolved:
     session = boto3.Session(profile_name=profile, region_name=region(project, base.region_name))
     try:
         credentials = session.get_credentials()
-    except botocore.exceptions.BotoCoreError as exc:  # e.g. an expired SSO login
+        key_id = None if credentials is None else credentials.access_key  # an SSO profile logs in here
+    except _sso_errors():
+        raise _sso_login_lapsed(session.profile_name) from None
+    except botocore.exceptions.BotoCoreError as exc:  # e.g. a credential_process that fails
         raise AwsUnavailable(f"The AWS credentials of {'profile ' + profile if profile else 'the environment'} "
-                             f"cannot be loaded ({exc}). For SSO profiles run `aws sso login"
-                             f"{' --profile ' + profile if profile else ''}` and try again.") from None
+                             f"cannot be loaded ({exc}). Fix the profile in the AWS config file, then retry.") from None
     if credentials is None:
         raise AwsUnavailable("No AWS credentials were found: store a key with `sagewiz credentials store`, set "
                              "aws.profile (or pass --profile), export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
                              "or rehearse with --sandbox.")
     source = f"profile:{profile}" if profile else "environment"
-    return Resolved(session, source, credentials.access_key)
+    return Resolved(session, source, key_id)
+
+
+def _sso_errors() -> tuple[type[Exception], ...]:
+    """botocore's errors for an SSO login that is missing or lapsed: no cached token for the start URL, a token
+    the SSO portal refuses, or an sso-session token whose refresh failed. An SSO profile's credentials load
+    lazily, so any AWS call can raise them, not only resolve()."""
+    import botocore.exceptions
+
+    return botocore.exceptions.SSOError, botocore.exceptions.TokenRetrievalError
+
+
+def _sso_login_lapsed(profile: str) -> AwsUnavailable:
+    """Only `aws sso login` renews an SSO login (it opens a browser), so say which one to run."""
+    # https://docs.aws.amazon.com/cli/latest/userguide/sso-using-profile.html: a lapsed token needs a new login.
+    return AwsUnavailable(f"Your AWS SSO login for profile {profile} has expired or is missing: run "
+                          f"`aws sso login --profile {profile}`, then retry.")
+
+
+def _profile_in_use(project: Project) -> str:
+    """The AWS profile boto3 reads: aws.profile, else the one AWS_PROFILE (or AWS_DEFAULT_PROFILE) names, else
+    `default`."""
+    import botocore.session
+
+    name: str = project.settings["aws.profile"] or botocore.session.Session().profile or "default"
+    return name
 
 
 @dataclass(frozen=True)
@@ -195,6 +223,8 @@ def caller_identity(project: Project, timeout: float = 15, resolved: Resolved | 
                              "and retry.") from None
     except botocore.exceptions.NoCredentialsError:
         raise AwsUnavailable("No AWS credentials were found; store a key with `sagewiz credentials store`.") from None
+    except _sso_errors():
+        raise _sso_login_lapsed(resolved.session.profile_name) from None
     return {"account": answer["Account"], "arn": answer["Arn"], "principal_type": principal_type(answer["Arn"]),
             "source": resolved.source}
 
@@ -243,22 +273,32 @@ DENIED = ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "Not
 def _plain(message: str) -> str:
     """One line of text: the <Message> of an error body botocore passed through as raw XML (emulators,
     proxies), whitespace collapsed."""
-    import re
-
     found = re.search(r"<Message>(.*?)</Message>", message, re.S)
     return " ".join((found.group(1) if found else message).split())
 
 
+# How AWS words a denial: "User: ARN is not authorized to perform: ACTION on resource: ARN because no
+# identity-based policy allows the ACTION action", the resource part absent when the action has none
+# (https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html).
+REFUSED = re.compile(r"not authorized to perform:\s*(?P<action>[\w-]+:[\w*]+)(?:\s+on resource:\s*(?P<resource>\S+))?")
+
+
 def api_error(exc: BaseException, action: str, doing: str) -> StepError:
-    """A sentence for a refused AWS call; a denied one names the missing permission."""
+    """A sentence for a refused AWS call; a denied one names the missing permission: the one AWS's message names
+    (a call can need another action's permission, as CreateModel needs iam:PassRole on the role), else `action`."""
     transient = transient_error(exc, doing)
     if transient is not None:
         return transient
     code = error_code(exc)
     message = _plain((getattr(exc, "response", None) or {}).get("Error", {}).get("Message", str(exc)))
     if code in DENIED or "not authorized" in message.lower():
-        return StepError(f"AWS refused to {doing}: the credentials lack the permission {action} ({message}). "
-                         f"Ask your AWS administrator to allow {action} for this user or role, then retry.")
+        refused = REFUSED.search(message)
+        permission = refused["action"] if refused else action
+        resource = refused["resource"].rstrip(".,;") if refused and refused["resource"] else None
+        wanted = permission + (f" on {resource}" if resource else "")
+        needs = f", which {action} needs" if permission != action else ""
+        return StepError(f"AWS refused to {doing}: the credentials lack the permission {wanted}{needs} ({message}). "
+                         f"Ask your AWS administrator to allow {wanted} for this user or role, then retry.")
     return StepError(f"AWS could not {doing} ({code or type(exc).__name__}: {message}).")
 
 
@@ -311,7 +351,8 @@ def unreachable(project: Project, exc: BaseException, doing: str) -> StepError:
 
 def step_failures(doing: str) -> Callable[[Callable[[_Step, StepContext], _Out]], Callable[[_Step, StepContext], _Out]]:
     """Decorator for a step's run(ctx): AWS being unreachable, throttling or failing with 5xx (what is left
-    once botocore's bounded retries ran out) becomes a sentence saying what to do; other errors pass."""
+    once botocore's bounded retries ran out), or an SSO login that lapsed mid-step, becomes a sentence saying
+    what to do; other errors pass."""
     import functools
 
     def decorate(run: Callable[[_Step, StepContext], _Out]) -> Callable[[_Step, StepContext], _Out]:
@@ -325,6 +366,8 @@ def step_failures(doing: str) -> Callable[[Callable[[_Step, StepContext], _Out]]
                 raise
             except (botocore.exceptions.ConnectionError, botocore.exceptions.HTTPClientError) as exc:
                 raise unreachable(ctx.project, exc, doing) from None
+            except _sso_errors():
+                raise _sso_login_lapsed(_profile_in_use(ctx.project)) from None
             except Exception as exc:
                 sentence = transient_error(exc, doing)
                 if sentence is None:

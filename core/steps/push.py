@@ -9,6 +9,7 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from core.aws import names
 from core.aws.clients import step_failures
 from core.container.checks import docker_engine
 from core.runtime.errors import StepError
@@ -40,6 +41,25 @@ def refuse_index(media_type: str) -> None:
         raise StepError(f"The registry holds the image as an index ({media_type}), which SageMaker rejects "
                         "(it needs a Docker v2 image manifest). Build with the classic builder, or with "
                         "`--provenance=false --platform linux/amd64` under buildx, and push again.")
+
+
+def refuse_unpullable(media_type: str) -> None:
+    """SageMaker takes a Docker v2 schema 2 image manifest only; refuse an index or an OCI manifest before deploy
+    gets it (in the sandbox, before the emulator's ECR registers it). ECR converts manifest formats only for pulls
+    by tag, never by digest, which is how SageMaker pulls
+    (https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-manifest-formats.html)."""
+    refuse_index(media_type)
+    if media_type == OCI_MANIFEST:
+        # Docker Desktop's containerd image store pushes OCI manifests
+        # (https://docs.docker.com/desktop/features/containerd/); buildx's image exporter writes Docker ones with
+        # oci-mediatypes=false (https://docs.docker.com/build/exporters/image-registry/).
+        raise StepError(f"The registry holds the image as an OCI image manifest ({media_type}), which SageMaker "
+                        "rejects (\"Unsupported manifest media type\"): it needs a Docker v2 image manifest. Docker "
+                        "Desktop's containerd image store pushes OCI manifests: turn off \"Use containerd for pulling "
+                        "and storing images\" in Docker Desktop's settings (General), then run the image and push "
+                        "steps again. Or build and push the image yourself with `docker buildx build --platform "
+                        "linux/amd64 --provenance=false --output type=image,oci-mediatypes=false,push=true -t "
+                        "<repository URI>:<tag> .`.")
 
 
 @dataclass(frozen=True)
@@ -148,7 +168,7 @@ class PushStep(Step):
         ctx.resource_intent("ecr_repository", name, region=ecr.meta.region_name)
         created: dict[str, Any] = ecr.create_repository(
             repositoryName=name, imageScanningConfiguration={"scanOnPush": True}, imageTagMutability="MUTABLE",
-            tags=TAGS)["repository"]
+            tags=[*TAGS, *names.tags(ctx.project)])["repository"]  # the project's tag: cleanup deletes only ours
         ctx.resource_created("ecr_repository", name, arn=created["repositoryArn"], uri=created["repositoryUri"])
         ctx.log(f"Created the ECR repository {name} (scan on push): {created['repositoryUri']}.")
         return created
@@ -218,6 +238,7 @@ class PushStep(Step):
         with urllib.request.urlopen(request, timeout=30) as response:
             manifest = response.read().decode("utf-8")
             media_type = response.headers.get("Content-Type", "").split(";")[0] or json.loads(manifest)["mediaType"]
+        refuse_unpullable(media_type)
         try:
             ecr.put_image(repositoryName=name, imageManifest=manifest, imageManifestMediaType=media_type,
                           imageTag=tag, imageDigest=digest)
@@ -227,7 +248,8 @@ class PushStep(Step):
         ctx.log(f"SANDBOX: registered {name}@{digest} in the emulator's ECR.")
 
     def _verify(self, ctx: StepContext, ecr: Any, name: str, digest: str) -> str:
-        """ECR describe_images must know the digest; an index is refused. The manifest's media type."""
+        """ECR describe_images must know the digest; an index or an OCI manifest is refused. The manifest's media
+        type."""
         try:
             details = ecr.describe_images(repositoryName=name, imageIds=[{"imageDigest": digest}])["imageDetails"]
         except ecr.exceptions.ImageNotFoundException:
@@ -236,7 +258,7 @@ class PushStep(Step):
             raise StepError(f"ECR does not list {name}@{digest} after the push; run the step again, and if it "
                             "persists check the repository in the ECR console.")
         media_type: str = details[0].get("imageManifestMediaType", DOCKER_V2)
-        refuse_index(media_type)
+        refuse_unpullable(media_type)
         ctx.log(f"ECR lists {name}@{digest}, {details[0].get('imageSizeInBytes', 0) / 1e6:.0f} MB.")
         return media_type
 

@@ -2,12 +2,14 @@
 account), and status, doctor and the run banner say which account, credentials and region are in use.
 
 Real-AWS mode against the session's moto server through AWS_ENDPOINT_URL; two IAM users with their own keys,
-one in a profile (whose region is eu-west-1), one in the test session's keyring."""
+one in a profile (whose region is eu-west-1), one in the test session's keyring. An SSO profile whose login
+expired (or never happened) gets the `aws sso login` to run, not a traceback."""
 
 from __future__ import annotations
 
 import json
 import subprocess
+import uuid
 
 import pytest
 
@@ -88,3 +90,35 @@ def test_doctor_checks_the_profile_and_its_region_not_the_keyring(project_dir, t
     assert "eu-west-1 offers SageMaker" in text
     assert "keyring-user" not in text
 
+
+
+@pytest.fixture
+def lapsed_sso_profile(project_dir, tmp_path):
+    """The env of a wizard whose project uses the SSO profile `corp`, for which no login token is cached (its
+    start URL is unique, so no token of the developer's own matches)."""
+    config = tmp_path / "aws-config"
+    config.write_text(f"[profile corp]\nsso_start_url = https://sagewiz-test-{uuid.uuid4().hex[:12]}.awsapps.com/start\n"
+                      "sso_region = us-east-1\nsso_account_id = 123456789012\nsso_role_name = Deployer\n"
+                      "region = eu-west-1\n", encoding="utf-8")
+    (project_dir / "sagewiz.toml").write_text('[sandbox]\nenabled = false\n\n[aws]\nprofile = "corp"\n',
+                                              encoding="utf-8")
+    return wizard_env(AWS_CONFIG_FILE=str(config), AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "no-credentials"),
+                      AWS_EC2_METADATA_DISABLED="true", COLUMNS="250")
+
+
+SSO_SENTENCE = ("Your AWS SSO login for profile corp has expired or is missing: run `aws sso login --profile corp`, "
+                "then retry.")
+
+
+def test_a_lapsed_sso_login_says_which_login_to_run(project_dir, lapsed_sso_profile):
+    done = sagewiz(project_dir, lapsed_sso_profile, "run", "--only", "credentials")
+    text = " ".join((done.stdout + done.stderr).split())
+    assert done.returncode == 1, text[-2000:]
+    assert SSO_SENTENCE in text, text[-2000:]
+    assert "Unexpected error" not in text and "Traceback" not in text
+    assert read_state(project_dir)["steps"]["credentials"]["error"] == SSO_SENTENCE
+
+    status = json.loads(sagewiz(project_dir, lapsed_sso_profile, "status", "--json").stdout)
+    assert status["aws"]["source"] is None and status["aws"]["problem"] == SSO_SENTENCE
+    doctor = " ".join(sagewiz(project_dir, lapsed_sso_profile, "doctor").stdout.split())
+    assert "aws sso login --profile corp" in doctor and "Traceback" not in doctor, doctor

@@ -1,4 +1,5 @@
-"""Unit tests of the AWS area's pure logic: sandbox decision, identity kinds, names, prices, user rows."""
+"""Unit tests of the AWS area's pure logic: sandbox decision, identity kinds, names, prices, user rows, the
+sentences for refused calls and expired SSO logins, and the image manifests SageMaker accepts."""
 
 from __future__ import annotations
 
@@ -121,3 +122,85 @@ def test_iris_rows_come_from_the_test_split():
 
     petals = {tuple(row) for row in load_iris().data[:, 2:].tolist()}
     assert all(tuple(row) in petals for row in rows)
+
+
+def _refused(message: str, code: str = "AccessDeniedException") -> Exception:
+    """A ClientError as botocore raises it for a denied call (the boundary, built by hand)."""
+    from botocore.exceptions import ClientError
+
+    return ClientError({"Error": {"Code": code, "Message": message},
+                        "ResponseMetadata": {"HTTPStatusCode": 400}}, "CreateModel")
+
+
+ROLE = "arn:aws:iam::123456789012:role/sagewiz-sagemaker-execution"
+USER = "arn:aws:iam::123456789012:user/deployer"
+
+
+@pytest.mark.parametrize("message", [
+    f"User: {USER} is not authorized to perform: iam:PassRole on resource: {ROLE}",
+    f"User: {USER} is not authorized to perform: iam:PassRole on resource: {ROLE} because no identity-based "
+    "policy allows the iam:PassRole action",
+    f"<ErrorResponse><Error><Code>AccessDenied</Code><Message>User: {USER} is not authorized to perform:\n"
+    f"  iam:PassRole on resource: {ROLE}</Message></Error></ErrorResponse>",
+])
+def test_a_denial_names_the_action_and_resource_aws_refused(message):
+    """CreateModel refused for lack of iam:PassRole: the sentence asks for iam:PassRole on the role."""
+    sentence = str(aws.api_error(_refused(message), "sagemaker:CreateModel", "create the SageMaker model m"))
+    assert f"Ask your AWS administrator to allow iam:PassRole on {ROLE} for this user or role" in sentence
+    assert "allow sagemaker:CreateModel" not in sentence and "<" not in sentence
+
+
+def test_a_denial_without_a_resource_still_names_aws_action():
+    message = (f"User: {USER} is not authorized to perform: sagemaker:AddTags because no identity-based policy "
+               "allows the sagemaker:AddTags action")
+    sentence = str(aws.api_error(_refused(message), "sagemaker:CreateEndpoint", "create the endpoint e"))
+    assert "Ask your AWS administrator to allow sagemaker:AddTags for this user or role" in sentence
+
+
+def test_a_denial_that_names_no_action_names_the_call():
+    sentence = str(aws.api_error(_refused("Access Denied", "AccessDenied"), "s3:PutObject", "upload the model"))
+    assert "Ask your AWS administrator to allow s3:PutObject for this user or role" in sentence
+
+
+@pytest.mark.parametrize("error", ["SSOTokenLoadError", "UnauthorizedSSOTokenError", "TokenRetrievalError"])
+def test_an_expired_sso_login_inside_a_step_says_which_login_to_run(project, error):
+    """SSO credentials refresh lazily, so the login can lapse at any AWS call a step makes."""
+    import botocore.exceptions
+
+    exc = {"SSOTokenLoadError": botocore.exceptions.SSOTokenLoadError(error_msg="Token for corp does not exist"),
+           "UnauthorizedSSOTokenError": botocore.exceptions.UnauthorizedSSOTokenError(),
+           "TokenRetrievalError": botocore.exceptions.TokenRetrievalError(
+               provider="sso", error_msg="Token has expired and refresh failed")}[error]
+
+    class Step:
+        @aws.step_failures("push the image to ECR")
+        def run(self, ctx):
+            raise exc
+
+    class Ctx:
+        pass
+
+    ctx = Ctx()
+    ctx.project = project
+    project.settings.set("aws.profile", "corp")
+    with pytest.raises(StepError) as failure:
+        Step().run(ctx)
+    assert str(failure.value) == ("Your AWS SSO login for profile corp has expired or is missing: run "
+                                  "`aws sso login --profile corp`, then retry.")
+
+
+@pytest.mark.parametrize("media_type,refused", [
+    ("application/vnd.docker.distribution.manifest.v2+json", None),
+    ("application/vnd.oci.image.manifest.v1+json", "oci-mediatypes=false"),
+    ("application/vnd.oci.image.index.v1+json", "index"),
+    ("application/vnd.docker.distribution.manifest.list.v2+json", "index"),
+])
+def test_sagemaker_gets_docker_v2_manifests_only(media_type, refused):
+    from core.steps.push import refuse_unpullable
+
+    if refused is None:
+        refuse_unpullable(media_type)
+        return
+    with pytest.raises(StepError, match=refused) as failure:
+        refuse_unpullable(media_type)
+    assert media_type in str(failure.value)
