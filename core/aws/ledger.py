@@ -1,7 +1,9 @@
 """Cleanup discovery and deletion: what sagewiz created, from the ledger and by tag, and how to delete it.
 
 The ledger catches resources whose create call was made (intent) even if the wizard died before confirming;
-the tag scan catches those whose ledger entry was lost. Every delete treats "already gone" as done.
+the tag scan catches those whose ledger entry was lost. Every delete treats "already gone" as done. An ECR
+repository is the exception to trusting an intent: push reuses one of the same name that already exists, so
+only a ledger entry saying sagewiz created it, or this project's tag, makes it ours.
 """
 
 from __future__ import annotations
@@ -32,6 +34,13 @@ class Resource:
         return f"{self.kind.replace('_', ' ')} {self.id}"
 
 
+@dataclass(frozen=True)
+class Found:
+    """What cleanup deletes, and why it leaves alone a resource it was asked about that is not ours."""
+    resources: list[Resource]
+    kept: list[str]  # sentences for the log
+
+
 class Aws:
     """The clients cleanup needs, made once."""
 
@@ -55,11 +64,12 @@ def _ours(aws: Aws, arn: str, tag: str) -> bool:
     return any(t["Key"] == names.TAG_PROJECT and t["Value"] == tag for t in tags)
 
 
-def discover(project: Project, aws: Aws, everything: bool) -> list[Resource]:
-    """Ledger entries not yet deleted, plus tagged SageMaker resources and model objects under our prefix."""
+def discover(project: Project, aws: Aws, everything: bool) -> Found:
+    """Ledger entries not yet deleted, plus tagged SageMaker resources and model objects under our prefix; with
+    `everything`, the ECR repositories that are ours too."""
     found: dict[tuple[str, str], None] = {}
     for entry in project.state.ledger():
-        if entry.get("status") != "deleted" and entry["kind"] in ORDER:
+        if entry.get("status") != "deleted" and entry["kind"] in ORDER and entry["kind"] != "ecr_repository":
             found[(entry["kind"], entry["id"])] = None
     tag = names.project_tag(project)
     base = project.settings["deploy.endpoint"]
@@ -86,10 +96,44 @@ def discover(project: Project, aws: Aws, everything: bool) -> list[Resource]:
         for upload in aws.s3.list_multipart_uploads(Bucket=bucket, Prefix=prefix + "/").get("Uploads", []):
             found[("s3_upload", f"s3://{bucket}/{upload['Key']}?uploadId={upload['UploadId']}")] = None
     resources = [Resource(kind, rid) for kind, rid in found if everything or kind not in OPTIONAL]
-    repository = Resource("ecr_repository", project.settings["image.repository"])
-    if everything and exists(aws, repository):  # push may have reused a repository it did not record
-        resources.append(repository)
-    return sorted(set(resources), key=lambda r: (ORDER.index(r.kind), r.id))
+    kept: list[str] = []
+    if everything:
+        repositories, kept = _repositories(project, aws)
+        resources += repositories
+    return Found(sorted(set(resources), key=lambda r: (ORDER.index(r.kind), r.id)), kept)
+
+
+def _repositories(project: Project, aws: Aws) -> tuple[list[Resource], list[str]]:
+    """The ECR repositories sagewiz created for this project: the ledger says it created them, or they carry this
+    project's tag (push tags those it creates). One of the same name that another project or a person made stays:
+    deleting a repository deletes every image in it. Also sentences for those kept."""
+    entries = [e for e in project.state.ledger() if e["kind"] == "ecr_repository"]
+    created = {e["id"] for e in entries if e.get("status") == "created"}
+    candidates = {e["id"] for e in entries if e.get("status") == "intent"} | {project.settings["image.repository"]}
+    ours, kept = [Resource("ecr_repository", name) for name in created], []
+    for name in sorted(candidates - created):
+        tagged = _repository_tagged(aws, name, names.project_tag(project))
+        if tagged:
+            ours.append(Resource("ecr_repository", name))
+        elif tagged is not None:
+            kept.append(f"Kept the ECR repository {name}: sagewiz did not create it for this project (no ledger "
+                        f"entry says so and it lacks this project's {names.TAG_PROJECT} tag), so its images may be "
+                        "someone else's. Delete it yourself if nobody needs it.")
+    return ours, kept
+
+
+def _repository_tagged(aws: Aws, name: str, tag: str) -> bool | None:
+    """Whether the ECR repository carries this project's tag; None when there is no such repository."""
+    try:
+        arn = aws.ecr.describe_repositories(repositoryNames=[name])["repositories"][0]["repositoryArn"]
+    except Exception as exc:
+        if _gone(exc):
+            return None
+        raise
+    # ECR keeps a repository's tags apart from its description
+    # (https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_ListTagsForResource.html).
+    tags = aws.ecr.list_tags_for_resource(resourceArn=arn).get("tags", [])
+    return any(t["Key"] == names.TAG_PROJECT and t["Value"] == tag for t in tags)
 
 
 def _delete_role(aws: Aws, name: str) -> None:
@@ -118,6 +162,10 @@ def _upload(url: str) -> dict[str, str]:
     bucket, key = _split(location)
     return {"Bucket": bucket, "Key": key, "UploadId": upload_id}
 
+
+# DescribeEndpoint statuses during which SageMaker refuses UpdateEndpoint and DeleteEndpoint ("Cannot update
+# in-progress endpoint"): deploy and cleanup wait them out.
+ENDPOINT_IN_PROGRESS = ("Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting")
 
 DELETERS: dict[str, Callable[[Aws, str], object]] = {
     "sagemaker_endpoint": lambda a, rid: a.sagemaker.delete_endpoint(EndpointName=rid),

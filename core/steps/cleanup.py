@@ -39,8 +39,9 @@ class CleanupStep(Step):
         "An endpoint bills every hour it exists. This step deletes what sagewiz created, found from its ledger "
         "(even after a crash mid-deploy) and by tag: the endpoint, endpoint configurations, models and the "
         "model objects in S3 (and the bucket when sagewiz made it and it is empty). With cleanup.everything it "
-        "also deletes the ECR repository and the IAM role. It lists what it will delete, asks, and checks "
-        "afterwards that nothing remains. The tutorial does this by hand in the console."
+        "also deletes the ECR repository (when sagewiz created it for this project) and the IAM role. It lists "
+        "what it will delete, asks, and checks afterwards that nothing remains. The tutorial does this by hand in "
+        "the console."
     )
     manual = ("aws sagemaker delete-endpoint --endpoint-name sagewiz-iris\n"
               "aws sagemaker delete-endpoint-config --endpoint-config-name ...\n"
@@ -58,7 +59,10 @@ class CleanupStep(Step):
         everything = ctx.settings["cleanup.everything"]
         label = "SANDBOX: " if ctx.project.sandbox else ""
         clients = ledger.Aws(ctx.project)
-        planned = ledger.discover(ctx.project, clients, everything)
+        found = ledger.discover(ctx.project, clients, everything)
+        for sentence in found.kept:
+            ctx.log(sentence, "warn")
+        planned = found.resources
         if not planned:
             ctx.log(f"{label}Nothing sagewiz created remains in AWS.")
             return CleanupOutputs(deleted=[], remaining=[], sandbox=ctx.project.sandbox)
@@ -70,6 +74,8 @@ class CleanupStep(Step):
         for number, resource in enumerate(planned, 1):
             ctx.check_cancelled()
             ctx.progress(number - 1, len(planned), resource.label())
+            if resource.kind == "sagemaker_endpoint":
+                self._wait_settled(ctx, clients, resource.id, time.monotonic() + ENDPOINT_GONE_TIMEOUT)
             try:
                 existed = ledger.delete(clients, resource)
             except Exception as exc:  # keep going: one stuck resource must not hide the others
@@ -79,10 +85,14 @@ class CleanupStep(Step):
             if resource.kind == "sagemaker_endpoint":
                 self._wait_gone(ctx, clients, resource, time.monotonic() + ENDPOINT_GONE_TIMEOUT)
             ctx.resource_deleted(resource.kind, resource.id)
+            if resource.kind == "ecr_repository":  # its images went with it (delete_repository force=True)
+                for entry in ctx.state.ledger():
+                    if entry["kind"] == "ecr_image" and entry.get("repository") == resource.id:
+                        ctx.resource_deleted("ecr_image", entry["id"])
             ctx.log(f"Deleted {resource.label()}." if existed else f"{resource.label()} was already gone.")
             deleted.append(resource.label())
         ctx.progress(len(planned), len(planned), "checking")
-        to_check = dict.fromkeys([*ledger.discover(ctx.project, clients, everything), *planned])  # each once
+        to_check = dict.fromkeys([*ledger.discover(ctx.project, clients, everything).resources, *planned])  # once
         remaining = [r.label() for r in to_check if ledger.exists(clients, r)]
         if remaining:
             raise StepError(f"{len(remaining)} resource(s) remain: {'; '.join(remaining)}. "
@@ -90,6 +100,24 @@ class CleanupStep(Step):
                             + "Run cleanup again, or delete them in the AWS console.")
         ctx.log(f"{label}Checked: nothing sagewiz created remains (deleted {len(deleted)}).")
         return CleanupOutputs(deleted=deleted, remaining=remaining, sandbox=ctx.project.sandbox)
+
+    @staticmethod
+    def _wait_settled(ctx: StepContext, clients: Aws, name: str, deadline: float) -> None:
+        """SageMaker deletes an endpoint only once its creation or update finished (a deploy that was killed
+        leaves it Creating): wait for that; a missing or unreadable endpoint is left to the delete to report."""
+        import time
+
+        from core.aws import ledger
+
+        while time.monotonic() < deadline:
+            try:
+                status = clients.sagemaker.describe_endpoint(EndpointName=name)["EndpointStatus"]
+            except Exception:  # gone, or not readable: the delete call says which
+                return
+            if status not in ledger.ENDPOINT_IN_PROGRESS:
+                return
+            ctx.log(f"The endpoint {name} is {status}; SageMaker deletes it once that finishes. Waiting.")
+            ctx.sleep(0.5 if ctx.project.sandbox else 10)
 
     @staticmethod
     def _wait_gone(ctx: StepContext, clients: Aws, resource: Resource, deadline: float) -> None:
