@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -9,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.aws import names
 from core.aws.clients import step_failures
+from core.aws.ledger import ENDPOINT_IN_PROGRESS
 from core.runtime.outputs import StepOutputs
 from core.runtime.results import Block, Cell, Line, fields_rows
 from core.runtime.step import Shown, Step, StepContext
@@ -73,9 +75,9 @@ class DeployStep(Step):
         if "@sha256:" not in image_uri:
             raise StepError("The push step has no image digest (image_uri repo@sha256:...); run push again.")
         image_region = names.image_region(image_uri)
-        if image_region is None and not ctx.project.sandbox:
+        if image_region is None:
             raise StepError(f"SageMaker can only pull from ECR, and {image_uri} is not an ECR image; run push again.")
-        if image_region and image_region != region:
+        if image_region != region:
             raise StepError(f"The image is in {image_region} but the endpoint would be in {region}; SageMaker "
                             f"pulls from the same region only. Push to {region} or set aws.region to {image_region}.")
         stamp = time.time()
@@ -84,12 +86,28 @@ class DeployStep(Step):
         label = "SANDBOX: " if ctx.project.sandbox else ""
         cost = pricing.estimate(instance_type, region, count).sentence(instance_type, count, region)
         ctx.log(label + cost)
+        if ctx.project.sandbox:
+            self._say_if_lenient(ctx)
         if not ctx.confirm(f"{label}Deploy endpoint {endpoint} ({count} x {instance_type}, {region})?", cost):
             raise StepError("Deployment declined: nothing was created. Run the step again to deploy.")
 
         resolved = aws.resolve(ctx.project)
         s3 = aws.client(ctx.project, "s3", resolved=resolved)
         sagemaker = aws.client(ctx.project, "sagemaker", resolved=resolved)
+        logs = aws.client(ctx.project, "logs", resolved=resolved)
+        previous = self._settled(ctx, sagemaker, endpoint)
+        if previous is not None:
+            self._refuse_foreign(ctx, sagemaker, previous)
+            resumed = self._resumed(ctx, sagemaker, logs, previous)
+            if resumed is not None:
+                return resumed
+            if previous["EndpointStatus"] == "Failed":
+                self._delete_failed(ctx, sagemaker, previous)
+                previous = None
+            elif previous["EndpointStatus"] != "InService":
+                raise StepError(f"The endpoint {endpoint} is {previous['EndpointStatus']}; SageMaker updates only "
+                                "InService endpoints. Run cleanup to delete it, then deploy again.")
+
         self._bucket(ctx, s3, bucket, region)
         model_data_url = self._upload(ctx, s3, bucket, f"{names.model_prefix(ctx.project)}/{model_name}/model.tar.gz")
         tags = names.tags(ctx.project)
@@ -107,25 +125,44 @@ class DeployStep(Step):
             "sagemaker:CreateEndpointConfig", f"create the endpoint configuration {config_name}")
         ctx.resource_created("sagemaker_endpoint_config", config_name)
 
-        previous = self._describe(sagemaker, endpoint)
+        outputs = DeployOutputs(endpoint_name=endpoint, endpoint_config=config_name, model_name=model_name,
+                                bucket=bucket, model_data_url=model_data_url, status="", region=region,
+                                instance_type=instance_type, instance_count=count, cost=cost,
+                                sandbox=ctx.project.sandbox)
+        # the whole outcome rides on the intent, so a deploy that times out resumes by waiting, creating nothing
         ctx.resource_intent("sagemaker_endpoint", endpoint, region=region, instance_type=instance_type,
-                            instance_count=count)
+                            instance_count=count, config=config_name, model=model_name,
+                            replaces=previous["EndpointConfigName"] if previous else None, outputs=outputs.to_json())
         if previous is None:
             self._call(lambda: sagemaker.create_endpoint(EndpointName=endpoint, EndpointConfigName=config_name,
                                                          Tags=tags),
                        "sagemaker:CreateEndpoint", f"create the endpoint {endpoint}")
             ctx.log(f"{label}Creating endpoint {endpoint}.")
         else:
-            self._update(ctx, sagemaker, endpoint, config_name, tags)
+            self._call(lambda: sagemaker.update_endpoint(EndpointName=endpoint, EndpointConfigName=config_name),
+                       "sagemaker:UpdateEndpoint", f"update the endpoint {endpoint}")
             ctx.log(f"{label}Updating endpoint {endpoint} from {previous['EndpointConfigName']} to {config_name}.")
-        status = self._wait(ctx, sagemaker, aws.client(ctx.project, "logs", resolved=resolved), endpoint)
-        ctx.resource_created("sagemaker_endpoint", endpoint, config=config_name, model=model_name)
-        if previous is not None:
-            self._retire(ctx, sagemaker, previous["EndpointConfigName"])
-        return DeployOutputs(endpoint_name=endpoint, endpoint_config=config_name, model_name=model_name,
-                             bucket=bucket, model_data_url=model_data_url, status=status, region=region,
-                             instance_type=instance_type, instance_count=count, cost=cost,
-                             sandbox=ctx.project.sandbox)
+        return self._finish(ctx, sagemaker, logs, outputs, previous["EndpointConfigName"] if previous else None)
+
+    def _finish(self, ctx: StepContext, sagemaker: Any, logs: Any, outputs: DeployOutputs,
+                replaces: str | None) -> DeployOutputs:
+        """Wait until the endpoint settles; it must run the new configuration (a failed update rolls back to
+        the old one with FailureReason set: the new configuration and model are retired, the live ones kept)."""
+        from core.runtime.errors import StepError
+
+        endpoint, config_name = outputs.endpoint_name, outputs.endpoint_config
+        described = self._wait(ctx, sagemaker, logs, endpoint)
+        if described["EndpointConfigName"] != config_name:
+            reason = described.get("FailureReason") or "no reason given"
+            self._retire(ctx, sagemaker, config_name)
+            ctx.resource_created("sagemaker_endpoint", endpoint, config=described["EndpointConfigName"])
+            raise StepError(f"The update of {endpoint} failed and SageMaker rolled it back: it still serves "
+                            f"{described['EndpointConfigName']}. Reason: {reason}.{self._log_tail(logs, endpoint)} "
+                            "The new configuration and model were deleted. Fix the cause, then run deploy again.")
+        ctx.resource_created("sagemaker_endpoint", endpoint, config=config_name, model=outputs.model_name)
+        if replaces is not None and replaces != config_name:
+            self._retire(ctx, sagemaker, replaces)
+        return dataclasses.replace(outputs, status=described["EndpointStatus"])
 
     # -- pieces -----------------------------------------------------------------------------
     @staticmethod
@@ -139,24 +176,12 @@ class DeployStep(Step):
         except botocore.exceptions.ClientError as exc:
             raise aws.api_error(exc, action, doing) from None
 
-    def _update(self, ctx: StepContext, sagemaker: Any, endpoint: str, config_name: str,
-                tags: list[dict[str, str]]) -> None:
-        """UpdateEndpoint; the emulator lacks it (HTTP 500), so the SANDBOX replaces the endpoint instead."""
-        import botocore.exceptions
-
-        from core.aws import clients as aws
-
-        try:
-            sagemaker.update_endpoint(EndpointName=endpoint, EndpointConfigName=config_name)
-        except botocore.exceptions.ClientError as exc:
-            if not (ctx.project.sandbox and exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 500):
-                raise aws.api_error(exc, "sagemaker:UpdateEndpoint", f"update the endpoint {endpoint}") from None
-            ctx.log("SANDBOX: the emulator cannot update endpoints, so the endpoint is deleted and created again.")
-            sagemaker.delete_endpoint(EndpointName=endpoint)
-            sagemaker.create_endpoint(EndpointName=endpoint, EndpointConfigName=config_name, Tags=tags)
-
     def _with_role_retry(self, ctx: StepContext, fn: Callable[[], Any], action: str, doing: str) -> Any:
-        """IAM propagation: SageMaker says it cannot assume a role created seconds ago; retry a few times."""
+        """IAM propagation: SageMaker says it cannot assume a role created seconds ago; retry a few times.
+
+        Only that refusal ("Could not assume role ARN. Please ensure that the role exists and allows principal
+        'sagemaker.amazonaws.com' to assume the role."): a role that cannot read the model or pull the image
+        will not recover by waiting, so its error shows at once."""
         import botocore.exceptions
 
         from core.aws import clients as aws
@@ -165,7 +190,7 @@ class DeployStep(Step):
             try:
                 return fn()
             except botocore.exceptions.ClientError as exc:
-                if "assume" not in str(exc).lower() or attempt == ROLE_RETRIES - 1:
+                if "could not assume role" not in str(exc).lower() or attempt == ROLE_RETRIES - 1:
                     raise aws.api_error(exc, action, doing) from None
                 ctx.log(f"SageMaker cannot assume the new role yet (IAM propagation); retry {attempt + 1}.")
                 ctx.sleep(5)
@@ -225,7 +250,9 @@ class DeployStep(Step):
             sent[0] += chunk
             ctx.progress(sent[0], size, "model.tar.gz")
 
-        self._call(lambda: s3.upload_file(str(tarball), bucket, key, Callback=progress),
+        # SageMaker=true: AmazonSageMakerFullAccess lets SageMaker read objects carrying this tag in any bucket
+        self._call(lambda: s3.upload_file(str(tarball), bucket, key, Callback=progress,
+                                          ExtraArgs={"Tagging": "SageMaker=true"}),
                    "s3:PutObject", f"upload the model to {url}")
         ctx.resource_created("s3_object", url)
         ctx.log(f"Uploaded the model ({size / 1e6:.1f} MB) to {url}.")
@@ -243,30 +270,105 @@ class DeployStep(Step):
                 return None
             raise
 
-    def _wait(self, ctx: StepContext, sagemaker: Any, logs: Any, endpoint: str) -> str:
+    def _wait(self, ctx: StepContext, sagemaker: Any, logs: Any, endpoint: str) -> dict[str, Any]:
+        """DescribeEndpoint until it settles InService; Failed (or gone) is an error with the container's log."""
+        from core.runtime.errors import StepError
+
+        described = self._poll(ctx, sagemaker, endpoint, "")
+        status = described["EndpointStatus"] if described else "Missing"
+        if status == "InService":
+            return described or {}
+        reason = (described or {}).get("FailureReason") or "no reason given"
+        if status == "UpdateRollbackFailed":  # final: SageMaker neither updates nor repairs it
+            raise StepError(f"The endpoint {endpoint} is UpdateRollbackFailed ({reason}): SageMaker could not roll "
+                            "the update back and will not update it again. Delete it with sagewiz cleanup, then "
+                            "deploy again.")
+        raise StepError(f"The endpoint {endpoint} is {status}: {reason}.{self._log_tail(logs, endpoint)} "
+                        "Fix the cause, then run deploy again (cleanup removes what was created).")
+
+    def _settled(self, ctx: StepContext, sagemaker: Any, endpoint: str) -> dict[str, Any] | None:
+        """The endpoint as it is once no operation is in progress (an earlier deploy's, or SageMaker's own
+        SystemUpdating): SageMaker refuses to update or delete it meanwhile. None when there is none."""
+        described = self._describe(sagemaker, endpoint)
+        if described is None or described["EndpointStatus"] not in ENDPOINT_IN_PROGRESS:
+            return described
+        ctx.log(f"The endpoint {endpoint} is {described['EndpointStatus']} (an earlier deploy, or SageMaker "
+                "itself); waiting until it settles.")
+        return self._poll(ctx, sagemaker, endpoint, " (earlier operation)")
+
+    def _poll(self, ctx: StepContext, sagemaker: Any, endpoint: str, what: str) -> dict[str, Any] | None:
+        """Describe every poll interval while the endpoint's status is in progress; the settled description."""
         from core.runtime.errors import StepError
 
         timeout = ctx.settings["deploy.timeout_minutes"] * 60
         poll = SANDBOX_POLL_SECONDS if ctx.project.sandbox else POLL_SECONDS
         started, last = time.monotonic(), None
         while True:
-            described = self._describe(sagemaker, endpoint) or {"EndpointStatus": "Missing"}
-            status: str = described["EndpointStatus"]
+            described = self._describe(sagemaker, endpoint)
+            status: str = described["EndpointStatus"] if described else "Missing"
             elapsed = time.monotonic() - started
             if status != last:
-                ctx.log(f"Endpoint {endpoint}: {status} after {elapsed:.0f} s.")
+                ctx.log(f"Endpoint {endpoint}: {status} after {elapsed:.0f} s{what}.")
                 last = status
             ctx.progress(min(elapsed, timeout), timeout, f"{status} {elapsed:.0f} s")
-            if status == "InService":
-                return status
-            if status in ("Failed", "Missing", "OutOfService"):
-                reason = described.get("FailureReason", "no reason given")
-                raise StepError(f"The endpoint {endpoint} is {status}: {reason}.{self._log_tail(logs, endpoint)} "
-                                "Fix the cause, then run deploy again (cleanup removes what was created).")
+            if status not in ENDPOINT_IN_PROGRESS:
+                return described
             if elapsed > timeout:
                 raise StepError(f"The endpoint {endpoint} is still {status} after {timeout / 60:.0f} minutes. "
-                                "It keeps going in AWS: run deploy again to keep waiting, or cleanup to delete it.")
+                                "It keeps going in AWS: run deploy again to keep waiting (nothing is uploaded or "
+                                "created again), or cleanup to delete it.")
             ctx.sleep(poll)
+
+    def _refuse_foreign(self, ctx: StepContext, sagemaker: Any, described: dict[str, Any]) -> None:
+        """An endpoint of the same name that this project did not create is never updated or replaced."""
+        from core.runtime.errors import StepError
+
+        name = described["EndpointName"]
+        tags = self._call(lambda: sagemaker.list_tags(ResourceArn=described["EndpointArn"]), "sagemaker:ListTags",
+                          f"read the tags of the endpoint {name}").get("Tags", [])
+        mine = {"Key": names.TAG_PROJECT, "Value": names.project_tag(ctx.project)}
+        if mine not in tags:
+            raise StepError(f"An endpoint named {name} already exists in this account and region, and this project "
+                            f"did not create it (it lacks the tag {names.TAG_PROJECT}={mine['Value']}). sagewiz "
+                            "leaves it alone: choose another deploy.endpoint.")
+
+    def _resumed(self, ctx: StepContext, sagemaker: Any, logs: Any,
+                 described: dict[str, Any]) -> DeployOutputs | None:
+        """A deploy that stopped waiting (timeout, kill) after SageMaker accepted its request: finish it from
+        the ledger's intent, uploading and creating nothing again."""
+        name = described["EndpointName"]
+        entry = next((e for e in ctx.state.ledger() if e["kind"] == "sagemaker_endpoint" and e["id"] == name
+                      and e.get("status") == "intent" and e.get("outputs")), None)
+        if entry is None or described["EndpointStatus"] != "InService":
+            return None
+        on_new = described["EndpointConfigName"] == entry["config"]
+        rolled_back = bool(described.get("FailureReason")) and described["EndpointConfigName"] == entry["replaces"]
+        if not (on_new or rolled_back):
+            return None
+        ctx.log(f"An earlier deploy already asked SageMaker for {entry['config']}; finishing it, without uploading "
+                "or creating anything again.")
+        return self._finish(ctx, sagemaker, logs, DeployOutputs.load("deploy", entry["outputs"]), entry["replaces"])
+
+    def _delete_failed(self, ctx: StepContext, sagemaker: Any, described: dict[str, Any]) -> None:
+        """SageMaker cannot update a Failed endpoint: delete it, wait until it is gone, then it is created anew."""
+        name = described["EndpointName"]
+        ctx.log(f"The endpoint {name} is Failed ({described.get('FailureReason') or 'no reason given'}); SageMaker "
+                "can only delete it. Deleting it, then creating it again.")
+        self._call(lambda: sagemaker.delete_endpoint(EndpointName=name), "sagemaker:DeleteEndpoint",
+                   f"delete the failed endpoint {name}")
+        self._poll(ctx, sagemaker, name, " (deleting)")
+        ctx.resource_deleted("sagemaker_endpoint", name)
+        self._retire(ctx, sagemaker, described["EndpointConfigName"])
+
+    def _say_if_lenient(self, ctx: StepContext) -> None:
+        """Another emulator than sagewiz's checks nothing SageMaker checks: say so, once per deploy."""
+        from core.aws import sandbox
+
+        found = sandbox.ensure(ctx.project)
+        if not found.strict:
+            ctx.log(f"SANDBOX: the emulator at {found.aws_endpoint} is not sagewiz's (sagewiz sandbox start): "
+                    "SageMaker's strict checks are off (execution role, image, container health), so this "
+                    "rehearsal may pass what AWS refuses.", "warn")
 
     @staticmethod
     def _log_tail(logs: Any, endpoint: str, lines: int = 20) -> str:

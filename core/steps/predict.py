@@ -31,13 +31,14 @@ class PredictStep(Step):
     title = "Query the endpoint"
     group = "AWS"
     Outputs = PredictOutputs
-    consumes = ("deploy", "model", "push")
+    consumes = ("deploy", "model")
     settings = ("predict.input",)
     explanation = (
         "Checks the endpoint's status and sends rows from the iris test split (or your own, as JSON or CSV) in "
         "MLflow's dataframe_split format, then shows the endpoint's predictions beside the local model's. The "
-        "tutorial's predict.py sends pandas-split JSON with boto3's invoke_endpoint. In the SANDBOX the "
-        "emulator's runtime answers with canned bodies, so the request goes to the image running locally."
+        "tutorial's predict.py sends pandas-split JSON with boto3's invoke_endpoint. The request goes through "
+        "SageMaker's runtime (InvokeEndpoint) in the SANDBOX too, where the emulator forwards it to the "
+        "endpoint's container."
     )
     manual = ("aws sagemaker describe-endpoint --endpoint-name sagewiz-iris\n"
               "aws sagemaker-runtime invoke-endpoint --endpoint-name sagewiz-iris --content-type application/json "
@@ -62,10 +63,7 @@ class PredictStep(Step):
         ctx.log(f"Endpoint {endpoint}: {status}.")
         if status != "InService":
             raise StepError(f"The endpoint {endpoint} is {status}, not InService; run deploy again.")
-        if ctx.project.sandbox:
-            predicted = self._sandbox_invoke(ctx, body, content_type)
-        else:
-            predicted = scoring.parse_predictions(self._invoke(ctx, resolved, endpoint, body, content_type))
+        predicted = scoring.parse_predictions(self._invoke(ctx, resolved, endpoint, body, content_type))
         local = self._local(ctx, columns, rows)
         for number, row in enumerate(rows):
             mine = f" (local model: {local[number]})" if local else ""
@@ -88,18 +86,6 @@ class PredictStep(Step):
             raise aws.api_error(exc, "sagemaker:InvokeEndpoint", f"invoke the endpoint {endpoint}") from None
         text: str = answer["Body"].read().decode("utf-8", "replace")
         return text
-
-    @staticmethod
-    def _sandbox_invoke(ctx: StepContext, body: bytes, content_type: str) -> list[Any]:
-        """The same request, sent to the pushed image running locally (the emulator's runtime is canned)."""
-        from core.container.serving import host_port, serve
-
-        push = ctx.outputs("push")
-        image = push.pull_uri or push.image_uri
-        ctx.log(f"SANDBOX: sending the request to {image} running locally, as SageMaker would run it.")
-        with serve(image, port=host_port(), on_log=lambda line: ctx.log(line, source="container"),
-                   cancel=ctx.cancel, timeout=ctx.settings["smoke.ping_timeout"]) as base_url:
-            return scoring.invoke(base_url, body, content_type)
 
     @staticmethod
     def _local(ctx: StepContext, columns: list[str], rows: list[list[Any]]) -> list[Any]:
