@@ -440,9 +440,14 @@ class DeployStep(Step):
 
     def by_hand(self, v: Shown) -> str:
         a = aws_options(v)
+        url = str(v["model_data_url"])
+        key = url.split("/", 3)[3] if url.startswith("s3://") and url.count("/") >= 3 else "<model key>"
         return (f"aws s3 mb s3://{v['bucket']} {a}\n"
                 f"tar -C model -czf model.tar.gz .   # the model directory from the image step\n"
                 f"aws s3 cp model.tar.gz {v['model_data_url']} {a}\n"
+                "# AmazonSageMakerFullAccess reads objects tagged SageMaker=true (least privilege needs no tag)\n"
+                f"aws s3api put-object-tagging {a} --bucket {v['bucket']} --key {key} \\\n"
+                "  --tagging 'TagSet=[{Key=SageMaker,Value=true}]'\n"
                 f"aws sagemaker create-model {a} --model-name {v['model_name']} \\\n"
                 f"  --execution-role-arn {v['role_arn']} \\\n"
                 f"  --primary-container Image={v['image_uri']},ModelDataUrl={v['model_data_url']}\n"

@@ -39,7 +39,7 @@ def endpoint_exists(sagemaker, name: str) -> bool:
 
 
 def upload_model(s3, region: str, bucket: str, key: str, tracking_uri: str, model_uri: str) -> str:
-    """The model directory as a tarball at s3://bucket/key, in the endpoint's region."""
+    """The model directory as a tarball at s3://bucket/key, in the endpoint's region, tagged SageMaker=true."""
     try:
         location = s3.get_bucket_location(Bucket=bucket)["LocationConstraint"] or "us-east-1"
         if location != region:
@@ -58,7 +58,9 @@ def upload_model(s3, region: str, bucket: str, key: str, tracking_uri: str, mode
         with tarfile.open(tarball, "w:gz") as tar:
             for item in sorted(model_dir.iterdir()):
                 tar.add(item, arcname=item.name)
-        s3.upload_file(str(tarball), bucket, key)
+        # SageMaker=true: AmazonSageMakerFullAccess (README step 3's alternative to iam-policy.json) lets SageMaker
+        # read only objects carrying this tag, or in buckets named after SageMaker, which this bucket is not
+        s3.upload_file(str(tarball), bucket, key, ExtraArgs={"Tagging": "SageMaker=true"})
     return f"s3://{bucket}/{key}"
 
 
