@@ -1,4 +1,5 @@
-"""Wall time of the whole sandbox pipeline, headless (`sagewiz run --sandbox --yes`), and per-step times.
+"""Wall time of the whole sandbox pipeline, headless (`sagewiz run --sandbox --yes`), per-step times, and the
+strict emulator's CreateEndpoint-to-InService time (the endpoint's container starting until /ping answers).
 
 Needs the local stack (Docker engine, base image). The image layers and the wheelhouse are cached between
 runs, so after the first run this measures a warm rebuild of the model layer; the first run's figure (cold)
@@ -48,9 +49,24 @@ def measure() -> list[tuple[str, str, str]]:
         rows = [("whole sandbox pipeline, 13 steps (dependency layers cached)", f"{wall:.1f} s", "")]
         slowest = sorted(steps.items(), key=lambda item: -(item[1].get("duration") or 0))[:5]
         rows += [(f"  step {name}", f"{record['duration']:.1f} s", "") for name, record in slowest]
+        rows.append(("  CreateEndpoint to InService (the container's start to /ping)",
+                     f"{_in_service_seconds(project):.1f} s", ""))
         return rows
     finally:
         shutil.rmtree(project, ignore_errors=True)
+
+
+def _in_service_seconds(project: Path) -> float:
+    """From the deploy log: the line after CreateEndpoint was accepted to the poll that saw InService."""
+    from datetime import datetime
+
+    [log] = sorted((project / ".sagewiz" / "logs").glob("*-deploy.log"))[-1:]
+    stamps = {}
+    for line in log.read_text().splitlines():
+        for marker in ("Creating endpoint", "InService after"):
+            if marker in line:
+                stamps[marker] = datetime.fromisoformat(line.split()[0])
+    return (stamps["InService after"] - stamps["Creating endpoint"]).total_seconds()
 
 
 def _remove_images(refs: list[str]) -> None:

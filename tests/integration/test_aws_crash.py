@@ -1,13 +1,14 @@
 """A wizard SIGKILLed during deploy: `sagewiz cleanup` still removes everything it made in the emulator,
 and a resumed run creates nothing twice.
 
-The wizard runs as a real `sagewiz run` subprocess against the session's moto server (sandbox.aws_endpoint),
+The wizard runs as a real `sagewiz run` subprocess against the session's strict emulator (sandbox.aws_endpoint),
 so the emulator, and what the killed wizard created in it, outlive the wizard."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -15,8 +16,7 @@ import time
 import pytest
 
 from core.runtime.proc import pid_alive
-from tests.plugins.aws_fixtures import moto_reset, sandbox_client
-from tests.plugins.outputs import outputs_of
+from tests.plugins.aws_fixtures import moto_reset, register_image, sandbox_client
 from tests.plugins.pipeline_fixtures import live_resources, read_state, sagewiz_argv, wizard_env
 
 pytestmark = pytest.mark.integration
@@ -26,34 +26,26 @@ DONE_BEFORE = ("environment", "preflight", "tracking", "train", "model", "image"
 
 
 @pytest.fixture
-def crashable(project_dir, moto_url, tmp_path):
-    """A project whose steps up to push are done: a model directory (large enough that packing it takes a
-    second) and an image by digest in the emulator's ECR; credentials, iam and deploy are pending."""
+def crashable(project_dir, moto_url, tmp_path, pushed_image, logged_model):
+    """A project whose steps up to push are done: the session's model (padded, so that uploading it takes a
+    second) and its serving image in the stack registry and the strict emulator's ECR; credentials, iam and deploy
+    are pending."""
     from core.runtime.project import Project
+    from core.tracking.models import local_copy
 
     moto_reset(moto_url)
     (project_dir / "sagewiz.toml").write_text(
-        f'[sandbox]\nenabled = true\naws_endpoint = "{moto_url}"\n', encoding="utf-8")
-    model_dir = tmp_path / "model"
-    model_dir.mkdir()
-    (model_dir / "MLmodel").write_text("flavors:\n  python_function: {}\n")
-    (model_dir / "model.pkl").write_bytes(os.urandom(24_000_000))
-    ecr = sandbox_client(moto_url, "ecr")
-    repository = ecr.create_repository(repositoryName="sagewiz-model")["repository"]
-    manifest = {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-                "config": {"digest": "sha256:" + "c" * 64, "size": 10,
-                           "mediaType": "application/vnd.docker.container.image.v1+json"}, "layers": []}
-    image = ecr.put_image(repositoryName="sagewiz-model", imageManifest=json.dumps(manifest), imageTag="v1")["image"]
-    digest = image["imageId"]["imageDigest"]
-    outputs = {
-        "model": outputs_of("model", run_id="r1", model_uri=str(model_dir), flavor="sklearn"),
-        "push": outputs_of("push", repository_uri=repository["repositoryUri"], digest=digest,
-                           image_uri=f"{repository['repositoryUri']}@{digest}"),
-    }
+        f'[sandbox]\nenabled = true\naws_endpoint = "{moto_url}"\nregistry = "{pushed_image["registry"]}"\n'
+        f'[image]\nrepository = "{pushed_image["repository"]}"\n', encoding="utf-8")
+    model_dir = tmp_path / "padded-model"
+    shutil.copytree(local_copy(logged_model, tmp_path / "model", lambda: logged_model["tracking_uri"]), model_dir)
+    (model_dir / "padding.bin").write_bytes(os.urandom(24_000_000))  # MLflow ignores files it does not know
+    outputs = {"model": {**logged_model, "model_uri": str(model_dir), "tracking_uri": ""},
+               "push": register_image(moto_url, pushed_image)}
     with Project(project_dir).open() as project:
         for step in DONE_BEFORE:
             project.state.update_record(step, status="done", outputs=outputs.get(step, {}))
-        project.state.upsert_resource("ecr_repository", "sagewiz-model", status="created", step="push")
+        project.state.upsert_resource("ecr_repository", pushed_image["repository"], status="created", step="push")
     return project_dir
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.plugins.outputs import outputs_of
+from tests.plugins.aws_fixtures import register_image
 
 pytestmark = pytest.mark.integration
 
@@ -19,8 +19,12 @@ def _proc_strings(pid: int) -> tuple[list[str], dict[str, str]]:
     return argv, dict(p.split("=", 1) for p in pairs if "=" in p)
 
 
-def test_secret_never_reaches_state_logs_settings_or_the_emulator(aws_project, keyring_pair, moto_server, tmp_path):
-    """credentials -> iam -> deploy with a keyring pair; then every file of the project is searched."""
+def test_secret_never_reaches_state_logs_settings_or_the_emulator(aws_project, keyring_pair, moto_server, pushed_image,
+                                                                 logged_model):
+    """credentials -> iam -> deploy with a keyring pair; then every file of the project is searched.
+
+    The strict emulator runs the deploy for real: the session's model, and its serving image pushed to the stack
+    registry and in the emulator's ECR, in the repository the iam step's policy lets SageMaker pull from."""
     from core.runtime.engine import Engine
     from core.runtime.events import EventBus, LogLine
     from core.runtime.redact import redactor
@@ -28,14 +32,10 @@ def test_secret_never_reaches_state_logs_settings_or_the_emulator(aws_project, k
     from core.steps import STEPS
 
     key_id, secret = keyring_pair
-    model_dir = tmp_path / "model"
-    model_dir.mkdir()
-    (model_dir / "MLmodel").write_text("flavors:\n  python_function: {}\n")
-    (model_dir / "model.pkl").write_bytes(b"\0" * 1000)
     state = aws_project.state
-    state.update_record("model", status="done", outputs=outputs_of("model", model_uri=str(model_dir), tracking_uri=""))
-    state.update_record("push", status="done", outputs=outputs_of(
-        "push", image_uri=f"123456789012.dkr.ecr.us-east-1.amazonaws.com/sagewiz-model@sha256:{'a' * 64}"))
+    state.update_record("model", status="done", outputs=logged_model)
+    state.update_record("push", status="done", outputs=register_image(moto_server.url, pushed_image))
+    aws_project.settings.set("image.repository", pushed_image["repository"])
     aws_project.settings.set("deploy.endpoint", "leak-check")
     save_settings(aws_project.root, aws_project.settings)  # the settings file is searched too
 

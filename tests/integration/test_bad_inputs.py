@@ -111,44 +111,110 @@ STEP_CASES = [
 ]
 
 
-def seed_for_steps(project_dir: Path, tracking_uri: str, moto_url: str) -> None:
-    """Done tracking, model and deploy steps; the endpoint really exists in the emulator, so predict gets as far
-    as reading the rows."""
-    from tests.plugins.aws_fixtures import moto_reset, sandbox_client
+ENDPOINT, REGION, ROLE = "sagewiz-iris", "us-east-1", "sagewiz-bad-inputs"
 
+
+def _model_tarball(logged_model: dict, work: Path) -> Path:
+    """The session's model as SageMaker's model.tar.gz (the MLflow model directory's files at the top level)."""
+    import tarfile
+
+    from core.tracking.models import local_copy
+
+    model_dir = local_copy(logged_model, work / "model", lambda: logged_model["tracking_uri"])
+    tarball = work / "model.tar.gz"
+    with tarfile.open(tarball, "w:gz") as archive:
+        for item in sorted(model_dir.iterdir()):
+            archive.add(item, arcname=item.name)
+    return tarball
+
+
+def _deploy_in_emulator(moto_url: str, pushed_image: dict, tarball: Path) -> dict:
+    """The emulator reset, then the endpoint ENDPOINT created as SageMaker needs it and waited on until InService:
+    the session's serving image in the emulator's ECR, the model tarball in S3, and an execution role SageMaker may
+    assume whose least-privilege policy lets it pull that image and read that tarball. The push step's outputs."""
+    from core.aws import iam_policy
+    from tests.plugins.aws_fixtures import moto_reset, register_image, sandbox_client
+
+    moto_reset(moto_url)
+    push = register_image(moto_url, pushed_image)
+    account = sandbox_client(moto_url, "sts").get_caller_identity()["Account"]
+    bucket, prefix = f"sagewiz-{account}-{REGION}", f"sagewiz/{ENDPOINT}"
+    key = f"{prefix}/m/model.tar.gz"
+    s3 = sandbox_client(moto_url, "s3")
+    s3.create_bucket(Bucket=bucket)
+    s3.upload_file(str(tarball), bucket, key)
+    iam = sandbox_client(moto_url, "iam")
+    role_arn = iam.create_role(RoleName=ROLE,
+                               AssumeRolePolicyDocument=json.dumps(iam_policy.TRUST_POLICY))["Role"]["Arn"]
+    iam.put_role_policy(RoleName=ROLE, PolicyName="sagewiz-execution", PolicyDocument=json.dumps(
+        iam_policy.execution_policy(account, REGION, pushed_image["repository"], bucket, prefix, ENDPOINT)))
+    sagemaker = sandbox_client(moto_url, "sagemaker")
+    sagemaker.create_model(ModelName="m", ExecutionRoleArn=role_arn,
+                           PrimaryContainer={"Image": push["image_uri"], "ModelDataUrl": f"s3://{bucket}/{key}"})
+    sagemaker.create_endpoint_config(EndpointConfigName="c", ProductionVariants=[{
+        "VariantName": "AllTraffic", "ModelName": "m", "InstanceType": "ml.m5.large", "InitialInstanceCount": 1}])
+    sagemaker.create_endpoint(EndpointName=ENDPOINT, EndpointConfigName="c")
+    # as on SageMaker: Creating while the container starts, InService once it answers GET /ping
+    sagemaker.get_waiter("endpoint_in_service").wait(EndpointName=ENDPOINT,
+                                                     WaiterConfig={"Delay": 1, "MaxAttempts": 600})
+    return push
+
+
+def _in_service(moto_url: str) -> bool:
+    import botocore.exceptions
+
+    from tests.plugins.aws_fixtures import sandbox_client
+
+    try:
+        described = sandbox_client(moto_url, "sagemaker").describe_endpoint(EndpointName=ENDPOINT)
+    except botocore.exceptions.ClientError:
+        return False
+    return described["EndpointStatus"] == "InService"
+
+
+@pytest.fixture(scope="module")
+def live_endpoint(moto_url, pushed_image, logged_model, tmp_path_factory):
+    """live_endpoint() -> the push step's outputs, with ENDPOINT InService in the session's emulator. The endpoint
+    is created once for the module (its container takes a while to start) and again whenever it is no longer
+    InService; the cases only read it. Deleted at the end, so no container outlives the module."""
+    from tests.plugins.aws_fixtures import sandbox_client
+
+    tarball = _model_tarball(logged_model, tmp_path_factory.mktemp("bad-inputs-model"))
+    pushed: dict = {}
+
+    def ensure() -> dict:
+        if not pushed or not _in_service(moto_url):
+            pushed.update(_deploy_in_emulator(moto_url, pushed_image, tarball))
+        return dict(pushed)
+
+    yield ensure
+    if pushed and _in_service(moto_url):
+        sagemaker = sandbox_client(moto_url, "sagemaker")
+        sagemaker.delete_endpoint(EndpointName=ENDPOINT)
+        sagemaker.get_waiter("endpoint_deleted").wait(EndpointName=ENDPOINT,
+                                                      WaiterConfig={"Delay": 1, "MaxAttempts": 300})
+
+
+def seed_for_steps(project_dir: Path, tracking_uri: str, moto_url: str, push: dict) -> None:
+    """Done tracking, model, push and deploy steps; the endpoint really exists in the emulator, InService (see
+    live_endpoint), so predict's inputs still hold and it gets as far as reading the rows."""
     seed(project_dir)
     store = StateStore(project_dir / ".sagewiz" / "state.json")
     store.update_record("tracking", status="done", outputs=outputs_of("tracking", tracking_uri=tracking_uri))
     store.update_record("model", status="done", outputs=outputs_of("model", input_example={
         "columns": PREDICT_COLUMNS, "data": [[1.4, 0.2]]}))
-    moto_reset(moto_url)
-    sagemaker = sandbox_client(moto_url, "sagemaker")
-    ecr = sandbox_client(moto_url, "ecr")  # a pushed image that still holds, as predict's inputs are verified
-    repository = ecr.create_repository(repositoryName="sagewiz-model")["repository"]["repositoryUri"]
-    manifest = {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-                "config": {"digest": "sha256:" + "c" * 64, "size": 10,
-                           "mediaType": "application/vnd.docker.container.image.v1+json"}, "layers": []}
-    digest = ecr.put_image(repositoryName="sagewiz-model", imageManifest=json.dumps(manifest),
-                           imageTag="v1")["image"]["imageId"]["imageDigest"]
-    image = f"{repository}@{digest}"
-    sagemaker.create_model(ModelName="m", ExecutionRoleArn="arn:aws:iam::123456789012:role/r",
-                           PrimaryContainer={"Image": image})
-    sagemaker.create_endpoint_config(EndpointConfigName="c", ProductionVariants=[{
-        "VariantName": "AllTraffic", "ModelName": "m", "InstanceType": "ml.m5.large", "InitialInstanceCount": 1}])
-    sagemaker.create_endpoint(EndpointName="sagewiz-iris", EndpointConfigName="c")
-    store.update_record("push", status="done", outputs=outputs_of("push", image_uri=image, repository_uri=repository,
-                                                                  digest=digest))
-    store.update_record("deploy", status="done", outputs=outputs_of("deploy", endpoint_name="sagewiz-iris",
-                                                                    region="us-east-1"))
+    store.update_record("push", status="done", outputs=push)
+    store.update_record("deploy", status="done", outputs=outputs_of("deploy", endpoint_name=ENDPOINT,
+                                                                    region=REGION))
     (project_dir / "sagewiz.toml").write_text(f'[sandbox]\nenabled = true\naws_endpoint = "{moto_url}"\n')
 
 
 @pytest.mark.parametrize("case, step, settings, fragment", STEP_CASES, ids=[c[0] for c in STEP_CASES])
-def test_bad_step_input_fails_the_step_with_a_sentence(tmp_path, mlflow_server, moto_url, case, step, settings,
-                                                       fragment):
+def test_bad_step_input_fails_the_step_with_a_sentence(tmp_path, mlflow_server, moto_url, live_endpoint, case, step,
+                                                       settings, fragment):
     project_dir = tmp_path / "proj"
     (project_dir / ".sagewiz").mkdir(parents=True)
-    seed_for_steps(project_dir, mlflow_server.url, moto_url)
+    seed_for_steps(project_dir, mlflow_server.url, moto_url, live_endpoint())
     before = json.loads((project_dir / ".sagewiz" / "state.json").read_text())
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MLFLOW_"))}
     sets = [arg for key, value in settings.items() for arg in ("--set", f"{key}={value}")]

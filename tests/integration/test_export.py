@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from core.runtime.ports import any_free
-from tests.plugins.aws_fixtures import moto_reset, require_test_keyring, sandbox_client
+from tests.plugins.aws_fixtures import moto_reset, register_image, require_test_keyring, sandbox_client
 from tests.plugins.outputs import outputs_of
 
 pytestmark = pytest.mark.integration
@@ -48,9 +48,11 @@ def _export(root: Path, directory: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def pipeline(tmp_path_factory, moto_url):
-    """A sandbox project whose credentials and iam steps ran for real against moto, whose model was trained by
-    the exported train.py into a sqlite MLflow store, and whose image was recorded as pushed to ECR."""
+def pipeline(tmp_path_factory, moto_url, pushed_image):
+    """A sandbox project whose credentials and iam steps ran for real against the strict emulator, whose model was
+    trained by the exported train.py into a sqlite MLflow store, and whose image is the session's serving image,
+    pushed to the stack registry and in the emulator's ECR (image.repository names its repository, so the iam
+    step's policy lets SageMaker pull it)."""
     from core.runtime.engine import Engine
     from core.runtime.events import EventBus
     from core.runtime.project import Project
@@ -60,7 +62,8 @@ def pipeline(tmp_path_factory, moto_url):
     moto_reset(moto_url)
     root = tmp_path_factory.mktemp("exported") / "proj"
     root.mkdir()
-    save_settings(root, Settings({"sandbox.enabled": True, "sandbox.aws_endpoint": moto_url}))
+    save_settings(root, Settings({"sandbox.enabled": True, "sandbox.aws_endpoint": moto_url,
+                                  "image.repository": pushed_image["repository"]}))
 
     first = root / "first-export"
     _export(root, first)
@@ -75,8 +78,7 @@ def pipeline(tmp_path_factory, moto_url):
         engine = Engine(STEPS, project, EventBus(), confirm=lambda question, details: True)
         assert engine.run(only="credentials") and engine.run(only="iam"), project.state.record("iam")
         account = project.state.outputs("credentials")["account"]
-        ecr = sandbox_client(moto_url, "ecr")
-        repository = ecr.create_repository(repositoryName="sagewiz-model")["repository"]["repositoryUri"]
+        push = register_image(moto_url, pushed_image)
         example = {"columns": ["petal length (cm)", "petal width (cm)"], "data": [[1.4, 0.2], [5.1, 1.8]]}
         project.state.update_record("tracking", status="done", outputs=outputs_of(
             "tracking", tracking_uri=store, managed=False))
@@ -85,13 +87,11 @@ def pipeline(tmp_path_factory, moto_url):
         project.state.update_record("model", status="done", outputs=outputs_of(
             "model", run_id=run_id, model_uri=model_uri, tracking_uri=store, flavor="sklearn", python_version="3.11.2",
             requirements=[], input_example=example))
-        project.state.update_record("push", status="done", outputs=outputs_of(
-            "push", repository_uri=repository, image_uri=f"{repository}@sha256:{'ab' * 32}",
-            digest=f"sha256:{'ab' * 32}", registry=repository.split("/")[0]))
+        project.state.update_record("push", status="done", outputs=push)
     finally:
         project.close()
     return {"root": root, "run_id": run_id, "model_uri": model_uri, "store": store, "account": account,
-            "example": example, "moto": moto_url}
+            "example": example, "moto": moto_url, "digest": push["digest"]}
 
 
 @contextlib.contextmanager
@@ -197,7 +197,29 @@ def test_predict_local_url_gets_the_models_own_predictions(exported, pipeline, s
     assert _predictions(answer.stdout) == pytest.approx(expected)
 
 
+def _managed_policy_alone_reads_the_model(url: str, container: dict) -> None:
+    """README step 3 offers the managed policy AmazonSageMakerFullAccess instead of iam-policy.json; SageMaker must
+    accept deploy.py's model (image and model data) as a role with that policy alone. That policy reads S3 only in
+    buckets named after SageMaker or objects tagged SageMaker=true. The check's model and role are removed."""
+    from core.aws import iam_policy
+
+    iam, sagemaker = sandbox_client(url, "iam"), sandbox_client(url, "sagemaker")
+    role, model, managed = "sagewiz-export-managed-only", "sagewiz-export-managed-only", \
+        iam_policy.managed_policy_arn("us-east-1")
+    arn = iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(iam_policy.TRUST_POLICY))["Role"]["Arn"]
+    iam.attach_role_policy(RoleName=role, PolicyArn=managed)
+    try:
+        sagemaker.create_model(ModelName=model, ExecutionRoleArn=arn, PrimaryContainer={
+            "Image": container["Image"], "ModelDataUrl": container["ModelDataUrl"]})
+        sagemaker.delete_model(ModelName=model)
+    finally:
+        iam.detach_role_policy(RoleName=role, PolicyArn=managed)
+        iam.delete_role(RoleName=role)
+
+
 def test_deploy_predict_and_cleanup_against_the_emulator(exported, pipeline):
+    """The scripts as a user runs them, against the strict emulator: deploy.py's endpoint runs the serving image
+    with the uploaded model, and predict.py's InvokeEndpoint gets that model's own predictions."""
     env = _script_env(pipeline["moto"])
     sagemaker, s3 = (sandbox_client(pipeline["moto"], service) for service in ("sagemaker", "s3"))
 
@@ -207,7 +229,7 @@ def test_deploy_predict_and_cleanup_against_the_emulator(exported, pipeline):
     config = sagemaker.describe_endpoint(EndpointName="sagewiz-iris")["EndpointConfigName"]
     variant = sagemaker.describe_endpoint_config(EndpointConfigName=config)["ProductionVariants"][0]
     container = sagemaker.describe_model(ModelName=variant["ModelName"])["PrimaryContainer"]
-    assert container["Image"].endswith("@sha256:" + "ab" * 32)
+    assert container["Image"].endswith("@" + pipeline["digest"])
     bucket = f"sagewiz-{pipeline['account']}-us-east-1"
     key = container["ModelDataUrl"].removeprefix(f"s3://{bucket}/")
     assert key.startswith("sagewiz/sagewiz-iris/") and key.endswith("/model.tar.gz")
@@ -215,16 +237,14 @@ def test_deploy_predict_and_cleanup_against_the_emulator(exported, pipeline):
     s3.download_file(bucket, key, str(tarball))
     with tarfile.open(tarball) as tar:
         assert "MLmodel" in tar.getnames()
+    _managed_policy_alone_reads_the_model(pipeline["moto"], container)
 
     status = _run(exported, "predict.py", "--status", env=env)
     assert status.returncode == 0 and "sagewiz-iris: InService" in status.stdout, status.stderr[-2000:]
-    canned = {"results": [{"Body": json.dumps({"predictions": [0.25, 1.75]}), "ContentType": "application/json"}]}
-    urllib.request.urlopen(urllib.request.Request(
-        pipeline["moto"] + "/moto-api/static/sagemaker/endpoint-results", data=json.dumps(canned).encode(),
-        method="POST", headers={"Content-Type": "application/json"}), timeout=10).close()
-    invoked = _run(exported, "predict.py", env=env)
+    expected = _model_predicts(pipeline["store"], pipeline["model_uri"], pipeline["example"], pipeline["root"])
+    invoked = _run(exported, "predict.py", env=env)  # InvokeEndpoint, answered by the endpoint's container
     assert invoked.returncode == 0, invoked.stderr[-2000:]
-    assert _predictions(invoked.stdout) == [0.25, 1.75]
+    assert _predictions(invoked.stdout) == pytest.approx(expected)
 
     cleaned = _run(exported, "cleanup.py", "--all", "--yes", env=env)
     assert cleaned.returncode == 0, cleaned.stdout + cleaned.stderr[-3000:]

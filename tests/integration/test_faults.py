@@ -8,7 +8,6 @@ the wizard itself SIGKILLed during deploy (test_aws_crash.py)."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -19,7 +18,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.plugins.aws_fixtures import MotoServer, moto_reset, sandbox_client, start_moto, stop_moto
+from tests.plugins.aws_fixtures import (
+    MotoServer,
+    moto_reset,
+    register_image,
+    sandbox_client,
+    start_moto,
+    stop_moto,
+)
 from tests.plugins.docker_fixtures import stop_dockerd
 from tests.plugins.fault_proxy import THROTTLING, UNAVAILABLE, FaultProxy, amz_target, s3_put_object
 from tests.plugins.outputs import outputs_of
@@ -30,9 +36,6 @@ pytestmark = pytest.mark.integration
 ATTEMPTS = 3  # botocore max_attempts in core.aws.clients.client
 FAIL_WITHIN = 30.0  # seconds from the fault to a failed step (retries and backoff included)
 LOCAL_STEPS = ("environment", "preflight", "tracking", "train", "model")
-MANIFEST = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-                       "config": {"digest": "sha256:" + "c" * 64, "size": 10,
-                                  "mediaType": "application/vnd.docker.container.image.v1+json"}, "layers": []})
 
 
 def _run_engine(project_dir: Path, end: str | None, watch=None, only: str | None = None) -> tuple[bool, dict]:
@@ -74,32 +77,16 @@ def _failed_with_sentence(state: dict, step: str, *phrases: str) -> str:
     return error
 
 
-def _seed_ecr(url: str) -> dict:
-    """The image a push left in the emulator's ECR, by digest; the push step's outputs for it."""
-    ecr = sandbox_client(url, "ecr")
-    try:
-        repository = ecr.create_repository(repositoryName="sagewiz-model")["repository"]
-    except ecr.exceptions.RepositoryAlreadyExistsException:
-        repository = ecr.describe_repositories(repositoryNames=["sagewiz-model"])["repositories"][0]
-    digest = ecr.put_image(repositoryName="sagewiz-model", imageManifest=MANIFEST,
-                           imageTag="v1")["image"]["imageId"]["imageDigest"]
-    return {"repository_uri": repository["repositoryUri"], "digest": digest, "registry": "",
-            "image_uri": f"{repository['repositoryUri']}@{digest}"}
-
-
-def _ready_to_deploy(project_dir: Path, endpoint: str, emulator: str) -> None:
-    """A sandbox project on `endpoint` whose local steps, image, smoke and push are done (the image is in the ECR
-    of the emulator at `emulator`); credentials, iam and deploy are pending. The model is small: one PutObject."""
+def _ready_to_deploy(project_dir: Path, endpoint: str, emulator: str, pushed: dict, model: dict) -> None:
+    """A sandbox project on `endpoint` whose local steps, image, smoke and push are done (the session's image is in
+    the ECR of the emulator at `emulator`, its model chosen); credentials, iam and deploy are pending. The model is
+    small: one PutObject."""
     from core.runtime.project import Project
 
-    (project_dir / "sagewiz.toml").write_text(f'[sandbox]\nenabled = true\naws_endpoint = "{endpoint}"\n',
-                                              encoding="utf-8")
-    model_dir = project_dir.parent / "model"
-    model_dir.mkdir()
-    (model_dir / "MLmodel").write_text("flavors:\n  python_function: {}\n")
-    (model_dir / "model.pkl").write_bytes(os.urandom(200_000))
-    outputs = {"model": outputs_of("model", run_id="r1", model_uri=str(model_dir), flavor="sklearn"),
-               "push": outputs_of("push", **_seed_ecr(emulator))}
+    (project_dir / "sagewiz.toml").write_text(
+        f'[sandbox]\nenabled = true\naws_endpoint = "{endpoint}"\nregistry = "{pushed["registry"]}"\n'
+        f'[image]\nrepository = "{pushed["repository"]}"\n', encoding="utf-8")
+    outputs = {"model": model, "push": register_image(emulator, pushed)}
     with Project(project_dir).open() as project:
         for step in (*LOCAL_STEPS, "image", "smoke", "push"):
             project.state.update_record(step, status="done", outputs=outputs.get(step, {}))
@@ -126,12 +113,13 @@ def _restart_moto(killed: MotoServer) -> MotoServer:
             time.sleep(0.2)
 
 
-def test_emulator_stopped_during_the_upload_fails_deploy_fast_and_resume_deploys(project_dir):
+def test_emulator_stopped_during_the_upload_fails_deploy_fast_and_resume_deploys(project_dir, pushed_image,
+                                                                                 logged_model):
     from core.runtime.events import ResourceChanged
 
     moto = start_moto()
     try:
-        _ready_to_deploy(project_dir, moto.url, moto.url)
+        _ready_to_deploy(project_dir, moto.url, moto.url, pushed_image, logged_model)
         killed_at: list[float] = []
 
         def kill_mid_upload(event) -> None:  # as the model's upload starts (its ledger intent is written)
@@ -148,7 +136,7 @@ def test_emulator_stopped_during_the_upload_fails_deploy_fast_and_resume_deploys
         assert [e["status"] for e in state["ledger"] if e["kind"] == "s3_object"] == ["intent"]
 
         moto = _restart_moto(moto)
-        _seed_ecr(moto.url)  # what the emulator held before the deploy; the role is gone and iam makes it again
+        register_image(moto.url, pushed_image)  # what it held before the deploy; the role is gone: iam makes it again
         state = _resume(project_dir, "deploy")
         assert state["steps"]["iam"]["status"] == "done" and _in_service(moto.url, state)
     finally:
@@ -156,11 +144,11 @@ def test_emulator_stopped_during_the_upload_fails_deploy_fast_and_resume_deploys
 
 
 @pytest.fixture
-def proxied(project_dir, moto_url):
+def proxied(project_dir, moto_url, pushed_image, logged_model):
     """A project ready to deploy whose sandbox.aws_endpoint is a fault proxy in front of the session's moto."""
     moto_reset(moto_url)
     proxy = FaultProxy(moto_url)
-    _ready_to_deploy(project_dir, proxy.url, moto_url)
+    _ready_to_deploy(project_dir, proxy.url, moto_url, pushed_image, logged_model)
     yield proxy
     proxy.close()
 

@@ -11,6 +11,7 @@ import sys
 import time
 import urllib.request
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -22,10 +23,15 @@ from tests.plugins.outputs import outputs_of
 class MotoServer:
     url: str
     proc: subprocess.Popen
+    log: Path | None = None  # the strict emulator's output
 
 
-def start_moto(**extra_env: str) -> MotoServer:
-    """A moto server on a free port (managed IAM policies loaded, plus `extra_env`), answering; stop() it."""
+def start_moto(*, strict: bool = True, min_delay: float = 0.0, **extra_env: str) -> MotoServer:
+    """The sandbox's strict emulator (core/emulator: moto with SageMaker's checks and endpoint containers, images
+    from the stack registry) on a free port, answering; with strict=False plain moto server. Managed IAM
+    policies loaded, plus `extra_env`. stop_moto() it (the emulator then removes its containers)."""
+    import tempfile
+
     from core.runtime.ports import any_free
     from tests.conftest import unavailable
 
@@ -35,29 +41,36 @@ def start_moto(**extra_env: str) -> MotoServer:
     port = any_free()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(MOTO_IAM_LOAD_MANAGED_POLICIES="true", **extra_env)
-    proc = subprocess.Popen([binary, "-H", "127.0.0.1", "-p", str(port)], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+    workdir = Path(tempfile.mkdtemp(prefix="sagewiz-emulator-"))
+    argv = ([sys.executable, "-m", "core.emulator", "--port", str(port), "--workdir", str(workdir / "endpoints"),
+             "--registry", stack_value("SAGEWIZ_REGISTRY") or "127.0.0.1:5050", "--min-delay", str(min_delay)]
+            if strict else [binary, "-H", "127.0.0.1", "-p", str(port)])
+    log = workdir / "emulator.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
         try:
             urllib.request.urlopen(url + "/moto-api/", timeout=2).close()
-            return MotoServer(url, proc)
+            return MotoServer(url, proc, log)
         except OSError:
             if proc.poll() is not None or time.monotonic() > deadline:
                 proc.kill()
-                unavailable("moto server", f"it did not start on port {port}")
+                unavailable("moto server", f"it did not start on port {port}: {log.read_text()[-800:]}")
             time.sleep(0.2)
 
 
 def stop_moto(server: MotoServer) -> None:
     server.proc.terminate()
-    server.proc.wait(timeout=10)
+    server.proc.wait(timeout=120)  # the emulator removes its endpoint containers first
+    if server.log is not None:
+        shutil.rmtree(server.log.parent, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
 def moto_server():
-    """ONE moto server for the whole session."""
+    """ONE strict emulator for the whole session."""
     server = start_moto()
     yield server
     stop_moto(server)
@@ -204,16 +217,55 @@ def run_step_directly(step_ctx, step_id, confirm=lambda q, d: True):
 
 
 @pytest.fixture
-def deployable(step_ctx, sandbox_project, tmp_path):
-    """credentials and iam done against moto, a model directory, and a pushed image digest."""
-    model_dir = tmp_path / "model"
-    model_dir.mkdir()
-    (model_dir / "MLmodel").write_text("flavors:\n  python_function: {}\n")
-    (model_dir / "model.pkl").write_bytes(b"\0" * 1000)
+def deployable(step_ctx, sandbox_project, built_image, logged_model):
+    """credentials and iam done against the strict emulator, the session's model chosen, and its serving image
+    pushed to the stack registry and the emulator's ECR: what SageMaker needs to run it."""
+    sandbox_project.settings.set("image.repository", built_image["repository"])
     run_step_directly(step_ctx, "credentials")
     run_step_directly(step_ctx, "iam")
     state = sandbox_project.state
-    state.update_record("model", status="done", outputs=outputs_of("model", model_uri=str(model_dir), tracking_uri=""))
-    state.update_record("push", status="done", outputs=outputs_of(
-        "push", image_uri=f"127.0.0.1:5050/sagewiz-model@sha256:{'a' * 64}", digest="sha256:" + "a" * 64))
+    state.update_record("model", status="done", outputs=logged_model)
+    state.update_record("image", status="done", outputs=built_image["outputs"])
+    run_step_directly(step_ctx, "push")
     return sandbox_project
+
+
+@pytest.fixture(scope="session")
+def pushed_image(built_image, docker_stack):
+    """The session's serving image pushed to the stack registry once: {repository, digest, manifest, media_type}
+    for register_image."""
+    import json
+
+    api, registry, repository = docker_stack["api"], docker_stack["registry"], built_image["repository"]
+    target = f"{registry}/{repository}"
+    api.tag(built_image["outputs"]["image_id"], target, "pushed")
+    for event in api.push(target, tag="pushed", stream=True, decode=True):
+        assert "error" not in event, event
+    docker_v2 = "application/vnd.docker.distribution.manifest.v2+json"
+    request = urllib.request.Request(f"http://{registry}/v2/{repository}/manifests/pushed",
+                                     headers={"Accept": docker_v2})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        manifest = response.read().decode("utf-8")
+        digest = response.headers["Docker-Content-Digest"]
+    assert json.loads(manifest)["mediaType"] == docker_v2
+    return {"registry": registry, "repository": repository, "digest": digest, "manifest": manifest,
+            "media_type": docker_v2}
+
+
+def register_image(url: str, pushed: dict) -> dict:
+    """What the push step leaves in the emulator at `url`: the repository and the pushed manifest in its ECR.
+    The push step's outputs for it."""
+    ecr = sandbox_client(url, "ecr")
+    name = pushed["repository"]
+    try:
+        repository = ecr.create_repository(repositoryName=name)["repository"]
+    except ecr.exceptions.RepositoryAlreadyExistsException:
+        repository = ecr.describe_repositories(repositoryNames=[name])["repositories"][0]
+    try:
+        ecr.put_image(repositoryName=name, imageManifest=pushed["manifest"], imageDigest=pushed["digest"],
+                      imageManifestMediaType=pushed["media_type"], imageTag="pushed")
+    except ecr.exceptions.ImageAlreadyExistsException:
+        pass
+    return outputs_of("push", repository_uri=repository["repositoryUri"], digest=pushed["digest"],
+                      image_uri=f"{repository['repositoryUri']}@{pushed['digest']}", registry=pushed["registry"],
+                      pull_uri=f"{pushed['registry']}/{name}@{pushed['digest']}", media_type=pushed["media_type"])

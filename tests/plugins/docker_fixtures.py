@@ -180,6 +180,7 @@ def built_image(docker_stack, logged_model, tmp_path_factory):
                "seconds": seconds, "repository": repository, "created": created}
     finally:
         remove_images(docker_stack["api"], repository)
+        remove_images(docker_stack["api"], f"{docker_stack['registry']}/{repository}")  # tests push it
         remove_quietly(docker_stack["api"], [ref for ref in created if ref not in existing])
 
 
