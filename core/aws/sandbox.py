@@ -183,8 +183,9 @@ def ensure(project: Project) -> Sandbox:
         # sagewiz's emulator pulls endpoint images from its own registry: push there too
         named = strict_emulator(endpoint) if endpoint else None
         registry = registry or (named or {}).get("registry") or _registry(project)
+        configured = bool(endpoint)  # else sagewiz's own, strict by construction
         endpoint = endpoint or _emulator(project, registry)
-        sandbox = Sandbox(endpoint, registry, named is not None or strict_emulator(endpoint) is not None)
+        sandbox = Sandbox(endpoint, registry, named is not None or not configured)
         _running[project] = sandbox
 
         def forget() -> None:
@@ -198,12 +199,12 @@ def start_kept(project: Project, port: int | None = None) -> Sandbox:
     """`sagewiz sandbox start`: the emulator and the registry, left running until `sagewiz sandbox stop`."""
     with _lock:
         registry = _registry(project, kept=True)
-        endpoint = _emulator(project, registry, port, kept=True)
+        endpoint = _emulator(project, registry, port, kept=True)  # sagewiz's own: strict
         for name in (REGISTRY, EMULATOR):
             info = project.state.service(name)
             if info and not info.get("kept"):  # adopted from a wizard that was killed: keep it from now on
                 project.state.set_service(name, {**info, "kept": True})
-        return Sandbox(endpoint, registry, strict_emulator(endpoint) is not None)
+        return Sandbox(endpoint, registry, True)
 
 
 def stop_kept(project: Project) -> list[str]:

@@ -215,13 +215,10 @@ class Endpoints:
 
     def _unpack(self, account: str, url: str | None, model_dir: Path) -> None:
         """SageMaker downloads ModelDataUrl and unpacks it (a gzipped tar) into /opt/ml/model."""
-        from moto.s3.models import s3_backends
-
         model_dir.mkdir(parents=True)
         if not url:
             return
-        found = model_checks.S3_URL.match(url)
-        key = s3_backends[account]["aws"].get_object(found["bucket"], found["key"]) if found else None
+        key = model_checks.model_object(account, url)
         if key is None:
             raise RuntimeError(f"Failed to download model data for container \"primary\" from URL: \"{url}\". "
                                "Please ensure that there is an object located at the URL.")

@@ -90,6 +90,19 @@ def _services(principal: Any) -> list[str]:
     return [services] if isinstance(services, str) else list(services)
 
 
+def model_object(account: str, url: str) -> Any:
+    """moto's object at the s3:// URL, None when the URL, the bucket or the key is not there."""
+    from moto.s3.models import s3_backends
+
+    found = S3_URL.match(url)
+    if not found:
+        return None
+    try:
+        return s3_backends[account]["aws"].get_object(found["bucket"], found["key"])
+    except Exception:  # moto's MissingBucket
+        return None
+
+
 def _check_model_data(account: str, region: str, role_arn: str, documents: list[Any], url: str) -> None:
     """The role may s3:GetObject the object (its tags feed s3:ExistingObjectTag conditions), and it exists."""
     from moto.s3.models import s3_backends
@@ -103,10 +116,7 @@ def _check_model_data(account: str, region: str, role_arn: str, documents: list[
     if not found:
         raise denied
     backend = s3_backends[account]["aws"]
-    try:
-        key = backend.get_object(found["bucket"], found["key"])
-    except Exception:  # no such bucket
-        key = None
+    key = model_object(account, url)
     context: dict[str, str | list[str]] = {"aws:PrincipalAccount": account, "aws:PrincipalArn": role_arn}
     if key is not None:
         for tag in backend.get_object_tagging(key).get("Tags", []):
